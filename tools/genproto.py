@@ -7,12 +7,13 @@ generated modules are imported as they are; only our own files are compiled here
 
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
 
-import google.api
 import grpc_tools
+from google.api import annotations_pb2
 from grpc_tools import protoc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,7 +32,7 @@ def main() -> int:
     includes = [
         f"-I{PROTOS}",
         f"-I{Path(grpc_tools.__file__).parent / '_proto'}",
-        f"-I{Path(google.api.__file__).parent.parent.parent}",
+        f"-I{Path(annotations_pb2.__file__).parent.parent.parent}",
     ]
     outputs = [
         f"--python_out={OUT}",
@@ -39,6 +40,8 @@ def main() -> int:
         f"--mypy_out={OUT}",
         f"--mypy_grpc_out={OUT}",
     ]
+    # The mypy plugins are scripts beside this interpreter.
+    os.environ["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     code = protoc.main(["protoc", *includes, *outputs, *sources])
     if code != 0:
         print(f"protoc failed with exit code {code}", file=sys.stderr)

@@ -1,0 +1,99 @@
+"""Configuration for every Workbench process, read from the environment.
+
+All variables share the prefix `WORKBENCH_` (so `WORKBENCH_APISERVER_HTTP_PORT=8080`); the
+database URL is also read from the conventional `DATABASE_URL`. The README lists every variable
+with its default, and a test keeps that list and this class in step.
+
+Sandbox mode (`WORKBENCH_SANDBOX=true`, what `workbench run` uses when nothing else is
+configured) fills in the secrets a real deployment must provide: the token signing secret, the
+internal token that services present to devops-server, and the key that encrypts secrets at
+rest. They are generated once and kept in `<state dir>/secrets.json`, so tokens and encrypted
+rows stay valid across restarts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from cryptography.fernet import Fernet
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every setting of every process; each process reads the ones it needs."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="WORKBENCH_", extra="ignore", populate_by_name=True
+    )
+
+    sandbox: bool = False
+    state_dir: Path = Path(".state")
+    bind_host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: str = "auto"
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("WORKBENCH_DATABASE_URL", "DATABASE_URL")
+    )
+    database_pool_size: int = 10
+
+    apiserver_http_port: int = 8080
+    apiserver_grpc_port: int = 9090
+    devops_grpc_port: int = 9091
+    devops_http_port: int = 8081
+    syncer_http_port: int = 8082
+    devops_address: str = "127.0.0.1:9091"
+
+    jwt_secret: str | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    oidc_jwks_url: str | None = None
+    platform_admins: list[str] = ["admin"]
+
+    internal_token: str | None = None
+    encryption_key: str | None = None
+
+    max_body_bytes: int = 4 * 1024 * 1024
+
+    def with_sandbox_secrets(self) -> Settings:
+        """Fill unset secrets from the state directory's secrets file (sandbox mode only)."""
+        if not self.sandbox:
+            return self
+        stored = _sandbox_secrets(self.state_dir)
+        return self.model_copy(
+            update={
+                "jwt_secret": self.jwt_secret or stored["jwt_secret"],
+                "internal_token": self.internal_token or stored["internal_token"],
+                "encryption_key": self.encryption_key or stored["encryption_key"],
+            }
+        )
+
+
+def _sandbox_secrets(state_dir: Path) -> dict[str, str]:
+    path = state_dir / "secrets.json"
+    if path.exists():
+        loaded: dict[str, str] = json.loads(path.read_text())
+        return loaded
+
+    state_dir.mkdir(parents=True, exist_ok=True)
+    fresh = {
+        "jwt_secret": secrets.token_urlsafe(32),
+        "internal_token": secrets.token_urlsafe(32),
+        "encryption_key": Fernet.generate_key().decode(),
+    }
+    # Written with owner-only permissions before any secret lands in it.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(fresh, out)
+    return fresh
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once."""
+    return Settings().with_sandbox_secrets()

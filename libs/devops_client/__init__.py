@@ -1,0 +1,68 @@
+"""The client of devops-server's internal gRPC SDK, used by apiserver and syncer.
+
+    client = DevopsClient("127.0.0.1:9091", token)
+    roles = await client.call(client.tenancy.GetUserRoles, GetUserRolesRequest(username="bob"))
+
+`call` adds the internal token, the end user and the request id to the metadata, and turns a
+failed call back into the domain error devops-server raised, so an apiserver handler can let it
+propagate and the caller sees the same code and message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+import grpc
+from workbench_sdk.devops.v1 import tenancy_pb2_grpc
+
+from libs.common import log
+from libs.common.errors import Unavailable, from_grpc
+from libs.rpc.internal import call_metadata
+
+Response = TypeVar("Response")
+
+
+class DevopsClient:
+    def __init__(self, address: str, token: str) -> None:
+        self._token = token
+        self._channel = grpc.aio.insecure_channel(address)
+        self.tenancy = tenancy_pb2_grpc.TenancyStub(self._channel)
+
+    async def close(self) -> None:
+        await self._channel.close()
+
+    def metadata(self, user: str | None = None) -> tuple[tuple[str, str], ...]:
+        return call_metadata(self._token, user if user is not None else log.user.get())
+
+    async def call(
+        self,
+        rpc: Callable[..., Any],
+        request: Any,
+        *,
+        user: str | None = None,
+        deadline_seconds: float = 30.0,
+    ) -> Any:
+        """One unary call; devops-server's error comes back as the same domain error."""
+        try:
+            return await rpc(request, metadata=self.metadata(user), timeout=deadline_seconds)
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+
+    async def stream(
+        self, rpc: Callable[..., Any], request: Any, *, user: str | None = None
+    ) -> AsyncIterator[Any]:
+        """A server stream; ends by raising the domain error devops-server raised."""
+        call = rpc(request, metadata=self.metadata(user))
+        try:
+            async for item in call:
+                yield item
+        except grpc.aio.AioRpcError as error:
+            raise _translate(error) from error
+
+
+def _translate(error: grpc.aio.AioRpcError) -> Exception:
+    code = error.code()
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return Unavailable("devops-server is not reachable; try again shortly")
+    return from_grpc(code, error.details() or code.name)

@@ -1,0 +1,115 @@
+"""devops-server: the process that owns PostgreSQL.
+
+It serves the internal gRPC SDK (tenancy now; pipelines, runs and events as they come) on the
+gRPC port, and health, readiness and Prometheus metrics on the HTTP port, where Jenkins events
+will also arrive. Start-up order: database reachable, schema migrated, change feed listening,
+then the ports open, so a ready server is a working one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+import uvicorn
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from workbench_sdk.devops.v1 import tenancy_pb2, tenancy_pb2_grpc
+
+from libs.common.config import Settings
+from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
+from libs.rpc.internal import InternalTokenInterceptor
+from libs.rpc.server import add_health_and_reflection, create_server
+from services.devops_server.crypto import SecretBox
+from services.devops_server.store.engine import create_engine, migrate, sessions
+from services.devops_server.tenancy.service import TenancyService
+from services.devops_server.tenancy.store import TenancyStore
+from services.devops_server.tenancy.watch import ChangeFeed
+
+logger = logging.getLogger(__name__)
+
+
+def http_app() -> FastAPI:
+    app = FastAPI(title="devops-server", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> dict[str, str]:
+        """Readiness: the ports open only once the database is migrated."""
+        return {"status": "ready"}
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus metrics of this process."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+class DevopsServer:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.database_url:
+            raise ValueError("devops-server needs WORKBENCH_DATABASE_URL (or DATABASE_URL)")
+        if not settings.internal_token or not settings.encryption_key:
+            raise ValueError(
+                "devops-server needs WORKBENCH_INTERNAL_TOKEN and WORKBENCH_ENCRYPTION_KEY"
+            )
+        self.settings = settings
+        self._database_url = settings.database_url
+        self._engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
+        self.store = TenancyStore(sessions(self._engine), SecretBox(settings.encryption_key))
+        self._feed = ChangeFeed(self.store, settings.database_url.replace("+asyncpg", ""))
+        self._grpc = create_server(
+            [
+                ObservabilityInterceptor(),
+                ErrorInterceptor(),
+                InternalTokenInterceptor(settings.internal_token),
+            ]
+        )
+        self._http: uvicorn.Server | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self.grpc_port = 0
+        self.http_port = 0
+
+    async def start(self) -> None:
+        await migrate(self._database_url)
+        await self._feed.start()
+
+        tenancy_pb2_grpc.add_TenancyServicer_to_server(
+            TenancyService(self.store, self._feed), self._grpc
+        )
+        add_health_and_reflection(
+            self._grpc, [tenancy_pb2.DESCRIPTOR.services_by_name["Tenancy"].full_name]
+        )
+        host = self.settings.bind_host
+        self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.devops_grpc_port}")
+        await self._grpc.start()
+
+        config = uvicorn.Config(
+            http_app(), host=host, port=self.settings.devops_http_port, log_config=None
+        )
+        self._http = uvicorn.Server(config)
+        self._http_task = asyncio.create_task(self._http.serve())
+        while not self._http.started:
+            if self._http_task.done():
+                self._http_task.result()
+            await asyncio.sleep(0.01)
+        self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+        logger.info("devops-server serving gRPC on %s, HTTP on %s", self.grpc_port, self.http_port)
+
+    async def stop(self) -> None:
+        await self._grpc.stop(grace=1)
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._http_task
+        await self._feed.stop()
+        await self._engine.dispose()
+
+    async def wait(self) -> None:
+        await self._grpc.wait_for_termination()

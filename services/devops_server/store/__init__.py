@@ -1,0 +1,1 @@
+"""devops-server's PostgreSQL state: the tables, the engine, migrations."""

