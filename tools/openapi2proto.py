@@ -585,7 +585,9 @@ class Drafter:
             response = TypeRef(EMPTY[0], import_file=EMPTY[1])
         else:
             raise DraftError(f"{operation}: inline response schema")
-        rpc = Rpc(method, request_name, response, operation.verb, operation.path, body_rule)
+        rpc = Rpc(
+            method, request_name, response, operation.verb, template(operation.path), body_rule
+        )
         return rpc, request
 
     def query_holder(self, method: str, head: str, members: list[Json], package: str) -> TypeRef:
@@ -747,6 +749,18 @@ class Writer:
         header.append("")
         text = "\n".join(header + body).rstrip() + "\n"
         return re.sub(r"\n{3,}", "\n\n", text)
+
+
+def template(path: str) -> str:
+    """The binding of a document path: variables name proto fields, not their JSON names.
+
+    protoc-gen-openapiv2 prints `{workspace_id}` as `{workspaceId}`; this undoes that.
+    """
+    return re.sub(
+        r"\{([^}=]+)",
+        lambda m: "{" + ".".join(proto_field_name(part) for part in m[1].split(".")),
+        path,
+    )
 
 
 def hand_region(name: str, kept: dict[str, list[str]], indent: str) -> list[str]:
