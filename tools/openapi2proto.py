@@ -16,6 +16,24 @@ Usage:
     python tools/openapi2proto.py            # (re)write protos/amamba
     python tools/openapi2proto.py --check    # exit 1 if the files differ from a fresh draft
 
+Choices the draft makes (the contract test in tests/contract checks the result):
+
+- Packages come from the definition-name prefixes (`amambaioapitypesPage` is
+  `amamba.io.api.types.Page`); short `v1alpha1X` names go to the package of the services that
+  use them: core (Core, amamba.io Management), pipeline (Pipelines, GlobalBuildParameter,
+  pipeline.amamba.io Management) or credential (Credentials). Kubernetes names keep their
+  upstream packages (`k8s.io.api.core.v1`, `k8s.io.apimachinery.pkg.apis.meta.v1`, ...).
+- Names like `PipelineArtifactLinks` or `ListPipelinesRequestGroupFilter` are nested types.
+- Path templates name proto fields (`{workspace_id}`), as google.api.http requires; the
+  document prints them with JSON names (`{workspaceId}`), as protoc-gen-openapiv2 does.
+- A body parameter called `body` is `body: "*"`; its schema is the request itself (`$ref`)
+  or the non-path fields (inline). Query parameters give the remaining request fields.
+- Field names are snake_case with a `json_name` where the JSON name would differ; a name
+  that is a Python keyword gets a trailing underscore (`global_`, JSON still `global`).
+- Kubernetes messages keep the JSON shape the document shows: `Time` is `{seconds, nanos}`,
+  `Quantity` is `{string}`, `IntOrString` is `{type, intVal, strVal}`; their scalars are
+  `optional`, as in the upstream proto2 files, so unset fields are not printed.
+
 The document's descriptions are deliberately not copied into comments.
 """
 
@@ -24,6 +42,7 @@ from __future__ import annotations
 import argparse
 import json
 import keyword
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -32,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = Path("/work/shared/reference")
+REFERENCE = Path(os.environ.get("WORKBENCH_REFERENCE", "/work/shared/reference"))
 DEFAULT_DOC = REFERENCE / "amamba-openapi-v0.132.0.json"
 DEFAULT_SCOPE = REFERENCE / "api-scope.md"
 DEFAULT_OUT = ROOT / "protos"
@@ -432,6 +451,11 @@ class Drafter:
         return self.ref_type(matches[0])
 
     def enum_candidates(self, values: list[str]) -> list[str]:
+        """Enum definitions that a query parameter with these values may stand for.
+
+        Definitions of foreign packages (`kolmioapitypesSortBy`) are left out; short
+        `v1alpha1X` names are taken only when nothing with a known package matches.
+        """
         found = [n for n, s in self.defs.items() if s.get("enum") == values]
         return [n for n in found if self.split_prefix(n) is not None or not n[:1].islower()] or [
             n for n in found if n.startswith("v1alpha1")
@@ -566,7 +590,7 @@ class Drafter:
                 head, _, tail = param["name"].partition(".")
                 if tail:
                     groups.setdefault(head, []).append(param)
-                    if len(groups[head]) == 1:
+                    if len(groups[head]) == 1:  # keep its place; its type is found below
                         request.fields.append(Field(head, scalar("pending")))
                     continue
                 kind = self.param_type(param, operation)

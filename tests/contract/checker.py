@@ -322,7 +322,8 @@ class Checker:
             else:
                 self.check_message(definition, proto.type_name, where)
             return
-        kind, fmt = schema.get("type"), schema.get("format")
+        kind: str = schema.get("type", "")
+        fmt: str | None = schema.get("format")
         if "enum" in schema:
             self.check_enum(schema["enum"], proto, where)
         elif (kind, fmt) == ("string", "date-time"):

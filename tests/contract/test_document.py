@@ -158,7 +158,7 @@ def test_extension_endpoint_is_bound_as_the_table_says(extension: Extension) -> 
 # ---- the comparison notices breaks -------------------------------------------------------------
 
 
-def broken(change: Callable[[Index], None]) -> Index:
+def broken(change: Callable[[Index], object]) -> Index:
     """A copy of the compiled descriptors with one change made to it."""
     copies = []
     for file in compiled_files():
@@ -183,7 +183,7 @@ def rule_of(index: Index, service: str, method: str) -> Any:
     raise LookupError(f"{service}.{method}")
 
 
-BREAKS: dict[str, tuple[str, Callable[[Index], None], str]] = {
+BREAKS: dict[str, tuple[str, Callable[[Index], object], str]] = {
     "renamed field": (
         "Core_ListVisibleWorkspaces",
         lambda i: setattr(field_of(i, f".{CORE}.Workspace", "alias"), "name", "alias_name"),
