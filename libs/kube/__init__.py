@@ -1,0 +1,1 @@
+"""Talking to member clusters through kubernetes-asyncio."""

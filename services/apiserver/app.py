@@ -1,0 +1,165 @@
+"""apiserver: the stateless entry point, gRPC and transcoded REST from the same services.
+
+Every call, whichever door it comes through, runs the same interceptor chain: observability
+(request id, log line, metrics), error mapping, then authentication and authorisation against
+the rule table. The REST side is the generic gateway of `libs.transcoding`, which reads the
+`google.api.http` bindings of the services registered here and dispatches in process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import uvicorn
+from amamba.core.v1alpha1 import (
+    core_pb2,
+    core_pb2_grpc,
+    management_pb2,
+    management_pb2_grpc,
+    tenancy_pb2,
+    tenancy_pb2_grpc,
+)
+from fastapi import FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from workbench_sdk.devops.v1 import tenancy_pb2 as sdk
+
+from libs.auth.tokens import TokenVerifier
+from libs.common.config import Settings
+from libs.devops_client import DevopsClient
+from libs.kube.clusters import ClusterClients
+from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
+from libs.rpc.server import add_health_and_reflection, create_server
+from libs.transcoding import Gateway, handlers_from_servicer
+from services.apiserver.auth import AuthInterceptor
+from services.apiserver.core import CoreService, ManagementService, TenancyService
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A servicer, its service's full name and the generated function that registers it."""
+
+    service: str
+    add: Callable[[Any, Any], None]
+    servicer: Any
+
+
+class ApiServer:
+    def __init__(self, settings: Settings) -> None:
+        if not settings.internal_token:
+            raise ValueError("apiserver needs WORKBENCH_INTERNAL_TOKEN")
+        self.settings = settings
+        self.devops = DevopsClient(settings.devops_address, settings.internal_token)
+        self.clusters = ClusterClients(self._kubeconfig)
+        verifier = TokenVerifier(
+            secret=settings.jwt_secret,
+            jwks_url=settings.oidc_jwks_url,
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+        self.interceptors: list[grpc.aio.ServerInterceptor] = [
+            ObservabilityInterceptor(),
+            ErrorInterceptor(),
+            AuthInterceptor(verifier, self.devops, settings.platform_admins),
+        ]
+        self.registrations = [
+            Registration(
+                _full_name(core_pb2, "Core"),
+                core_pb2_grpc.add_CoreServicer_to_server,
+                CoreService(self.devops, self.clusters),
+            ),
+            Registration(
+                _full_name(management_pb2, "Management"),
+                management_pb2_grpc.add_ManagementServicer_to_server,
+                ManagementService(self.devops),
+            ),
+            Registration(
+                _full_name(tenancy_pb2, "Tenancy"),
+                tenancy_pb2_grpc.add_TenancyServicer_to_server,
+                TenancyService(self.devops, self.clusters),
+            ),
+        ]
+        self._grpc = create_server(self.interceptors)
+        self._http: uvicorn.Server | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self.grpc_port = 0
+        self.http_port = 0
+
+    async def _kubeconfig(self, cluster: str) -> str:
+        access = await self.devops.call(
+            self.devops.tenancy.GetClusterAccess, sdk.ClusterRef(name=cluster)
+        )
+        kubeconfig: str = access.kubeconfig
+        return kubeconfig
+
+    def rest_app(self) -> FastAPI:
+        handlers = [
+            handler
+            for r in self.registrations
+            for handler in handlers_from_servicer(r.add, r.servicer)
+        ]
+        gateway = Gateway(
+            handlers,
+            interceptors=self.interceptors,
+            max_body_bytes=self.settings.max_body_bytes,
+            title="Workbench API",
+        )
+        app = gateway.app
+
+        @app.get("/healthz", include_in_schema=False)
+        async def healthz() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @app.get("/metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+        return app
+
+    async def start(self) -> None:
+        for registration in self.registrations:
+            registration.add(registration.servicer, self._grpc)
+        add_health_and_reflection(self._grpc, [r.service for r in self.registrations])
+        host = self.settings.bind_host
+        self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.apiserver_grpc_port}")
+        await self._grpc.start()
+
+        config = uvicorn.Config(
+            self.rest_app(),
+            host=host,
+            port=self.settings.apiserver_http_port,
+            log_config=None,
+            access_log=False,
+        )
+        self._http = uvicorn.Server(config)
+        self._http_task = asyncio.create_task(self._http.serve())
+        while not self._http.started:
+            if self._http_task.done():
+                self._http_task.result()
+            await asyncio.sleep(0.01)
+        self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+        logger.info("apiserver serving gRPC on %s, REST on %s", self.grpc_port, self.http_port)
+
+    async def stop(self) -> None:
+        await self._grpc.stop(grace=1)
+        if self._http is not None and self._http_task is not None:
+            self._http.should_exit = True
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._http_task
+        await self.clusters.close()
+        await self.devops.close()
+
+    async def wait(self) -> None:
+        await self._grpc.wait_for_termination()
+
+
+def _full_name(module: Any, service: str) -> str:
+    name: str = module.DESCRIPTOR.services_by_name[service].full_name
+    return name

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from libs.auth.tokens import mint
+from libs.common.config import Settings
+from services.apiserver.app import ApiServer
+from services.devops_server.app import DevopsServer
+from tests.conftest import stack_settings
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    devops: DevopsServer
+    api: ApiServer
+    http: httpx.AsyncClient
+
+    def token(self, user: str) -> str:
+        assert self.settings.jwt_secret
+        return mint(user, self.settings.jwt_secret)
+
+    def auth(self, user: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user)}"}
+
+    @property
+    def grpc_target(self) -> str:
+        return f"127.0.0.1:{self.api.grpc_port}"
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    settings = stack_settings(database_url)
+    devops = DevopsServer(settings)
+    await devops.start()
+    api = ApiServer(settings)
+    await api.start()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+        yield Stack(settings, devops, api, http)
+    await api.stop()
+    await devops.stop()

