@@ -475,23 +475,25 @@ class Reader:
         result: list[JSON] = []
         seen: set[str] = set()
         for statement in statements:
-            if not isinstance(statement, Assign):
-                raise self.error("expected NAME = value in 'environment'", statement.start)
-            if not (statement.target[0].isalpha() or statement.target[0] == "_"):
+            entry = self.environment_entry(statement)
+            if entry["key"] in seen:
+                assert isinstance(statement, Assign)
                 raise self.error(
-                    f"'{statement.target}' is not a valid environment variable name",
-                    statement.target_start,
+                    f"environment variable '{entry['key']}' is set twice", statement.target_start
                 )
-            if statement.target in seen:
-                raise self.error(
-                    f"environment variable '{statement.target}' is set twice",
-                    statement.target_start,
-                )
-            seen.add(statement.target)
-            result.append(
-                {"key": statement.target, "value": self.environment_value(statement.value)}
-            )
+            seen.add(entry["key"])
+            result.append(entry)
         return result
+
+    def environment_entry(self, statement: Statement) -> JSON:
+        if not isinstance(statement, Assign):
+            raise self.error("expected NAME = value in 'environment'", statement.start)
+        if not (statement.target[0].isalpha() or statement.target[0] == "_"):
+            raise self.error(
+                f"'{statement.target}' is not a valid environment variable name",
+                statement.target_start,
+            )
+        return {"key": statement.target, "value": self.environment_value(statement.value)}
 
     def environment_value(self, expr: Expr) -> JSON:
         if isinstance(expr, Call) and expr.name == "credentials" and expr.block is None:
@@ -603,34 +605,33 @@ class Reader:
         conditions: list[JSON] = []
         seen: set[str] = set()
         for statement in statements:
-            if (
-                not isinstance(statement, Call)
-                or statement.name not in catalog.POST_CONDITIONS
-                or statement.block is None
-                or statement.args
-            ):
+            condition = self.post_condition(statement)
+            if condition["condition"] in seen:
                 raise self.error(
-                    "expected a post condition block, one of: "
-                    + ", ".join(catalog.POST_CONDITIONS),
-                    statement.start,
+                    f"post condition '{condition['condition']}' appears twice", statement.start
                 )
-            if statement.name in seen:
-                raise self.error(
-                    f"post condition '{statement.name}' appears twice", statement.start
-                )
-            seen.add(statement.name)
-            steps = statement.block.statements or []
-            if not steps:
-                raise self.error(
-                    f"'{statement.name}' is empty: add at least one step", statement.start
-                )
-            conditions.append(
-                {
-                    "condition": statement.name,
-                    "branch": {"name": "default", "steps": self.step_list(steps)},
-                }
-            )
+            seen.add(condition["condition"])
+            conditions.append(condition)
         return {"conditions": conditions}
+
+    def post_condition(self, statement: Statement) -> JSON:
+        if (
+            not isinstance(statement, Call)
+            or statement.name not in catalog.POST_CONDITIONS
+            or statement.block is None
+            or statement.args
+        ):
+            raise self.error(
+                "expected a post condition block, one of: " + ", ".join(catalog.POST_CONDITIONS),
+                statement.start,
+            )
+        steps = statement.block.statements or []
+        if not steps:
+            raise self.error(f"'{statement.name}' is empty: add at least one step", statement.start)
+        return {
+            "condition": statement.name,
+            "branch": {"name": "default", "steps": self.step_list(steps)},
+        }
 
     def when(self, call: Call) -> JSON:
         statements = self.require_block(call, "when { branch 'main' }")
