@@ -83,7 +83,12 @@ def _free_port() -> int:
 async def server_port(gateway: Gateway) -> AsyncIterator[int]:
     port = _free_port()
     config = uvicorn.Config(
-        gateway.app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"
+        gateway.app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="off",
+        proxy_headers=False,  # keep the socket peer as the client address
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
