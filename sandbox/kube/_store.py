@@ -80,7 +80,7 @@ class Event:
     old: Obj | None = None
 
 
-@dataclass
+@dataclass(eq=False)
 class Subscriber:
     """A live watch: its filter, and the queue the server drains into the HTTP stream."""
 
