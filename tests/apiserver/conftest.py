@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -43,3 +44,13 @@ async def stack(database_url: str) -> AsyncIterator[Stack]:
         yield Stack(settings, devops, api, http)
     await api.stop()
     await devops.stop()
+
+
+@pytest.fixture
+async def member_cluster() -> AsyncIterator[Any]:
+    from sandbox.kube import KubeStandIn
+
+    cluster = KubeStandIn(name="member-1")
+    await cluster.start()
+    yield cluster
+    await cluster.stop()

@@ -1,0 +1,111 @@
+"""The rule table: complete, and enforced for every served RPC against every role."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import grpc
+import pytest
+from google.protobuf import descriptor_pool, message_factory
+
+from services.apiserver.rbac import ROLE_PERMISSIONS, RULES, Scope
+from tests.apiserver.conftest import Stack
+
+ROLES = ("workspace-viewer", "workspace-editor", "workspace-admin")
+
+
+def served_methods(stack: Stack) -> list[str]:
+    pool = descriptor_pool.Default()
+    methods = []
+    for registration in stack.api.registrations:
+        service = pool.FindServiceByName(registration.service)
+        methods += [f"/{service.full_name}/{m.name}" for m in service.methods]
+    return methods
+
+
+def api_methods() -> set[str]:
+    """Every method of every service in the published API protos."""
+    import amamba
+
+    methods = set()
+    for module in pkgutil.walk_packages(amamba.__path__, "amamba."):
+        if module.name.endswith("_pb2"):
+            file = importlib.import_module(module.name).DESCRIPTOR
+            for service in file.services_by_name.values():
+                methods |= {f"/{service.full_name}/{m.name}" for m in service.methods}
+    return methods
+
+
+def test_the_table_and_the_api_name_the_same_methods() -> None:
+    assert set(RULES) == api_methods()
+
+
+async def test_every_served_method_has_a_rule(stack: Stack) -> None:
+    missing = [m for m in served_methods(stack) if m not in RULES]
+
+    assert missing == []
+
+
+async def test_roles_only_grow(stack: Stack) -> None:
+    viewer, editor, admin = (ROLE_PERMISSIONS[r] for r in ROLES)
+
+    assert viewer < editor < admin
+
+
+async def call(stack: Stack, method: str, user: str, workspace_id: int) -> grpc.StatusCode:
+    pool = descriptor_pool.Default()
+    service_name, _, name = method.lstrip("/").partition("/")
+    descriptor = pool.FindServiceByName(service_name).FindMethodByName(name)
+    request_class = message_factory.GetMessageClass(descriptor.input_type)
+    response_class = message_factory.GetMessageClass(descriptor.output_type)
+    request = request_class()
+    if "workspace_id" in descriptor.input_type.fields_by_name:
+        request.workspace_id = str(workspace_id)
+
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        rpc = channel.unary_unary(
+            method,
+            request_serializer=request_class.SerializeToString,
+            response_deserializer=response_class.FromString,
+        )
+        try:
+            await rpc(request, metadata=(("authorization", f"Bearer {stack.token(user)}"),))
+        except grpc.aio.AioRpcError as error:
+            return error.code()
+    return grpc.StatusCode.OK
+
+
+@pytest.mark.parametrize("role", [None, *ROLES, "platform-admin"])
+async def test_each_role_is_allowed_exactly_what_the_table_grants(
+    stack: Stack, role: str | None
+) -> None:
+    made = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    workspace_id = made.json()["workspaceId"]
+    user = "admin" if role == "platform-admin" else "someone"
+    if role in ROLES:
+        await stack.http.put(
+            f"/apis/amamba.io/v1alpha1/management/workspaces/{workspace_id}/members/someone",
+            json={"role": role},
+            headers=stack.auth("admin"),
+        )
+
+    wrong = []
+    for method in served_methods(stack):
+        rule = RULES[method]
+        if role == "platform-admin" or rule.scope is Scope.SIGNED_IN:
+            allowed = True
+        elif rule.scope is Scope.PLATFORM:
+            allowed = False
+        else:
+            allowed = rule.permission in ROLE_PERMISSIONS.get(role or "", frozenset())
+        code = await call(stack, method, user, workspace_id)
+        refused = code == grpc.StatusCode.PERMISSION_DENIED
+        if refused == allowed or code == grpc.StatusCode.UNAUTHENTICATED:
+            wrong.append((method, code.name))
+
+    assert wrong == []
