@@ -1,0 +1,10 @@
+pipeline {
+    agent any
+    stages {
+        stage('Hello') {
+            steps {
+                echo 'Hello, Workbench'
+            }
+        }
+    }
+}

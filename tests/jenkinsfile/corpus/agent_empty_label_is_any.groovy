@@ -1,0 +1,8 @@
+pipeline {
+    agent { label '' }
+    stages {
+        stage('Anywhere') {
+            steps { echo 'runs on any agent' }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+pipeline {
+    agent { label 'build-pool' }
+    stages {
+        stage('Build') {
+            steps { sh 'make' }
+        }
+    }
+}

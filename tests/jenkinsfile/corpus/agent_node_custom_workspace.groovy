@@ -1,0 +1,13 @@
+pipeline {
+    agent {
+        node {
+            label 'ci'
+            customWorkspace "/data/${JOB_NAME}"
+        }
+    }
+    stages {
+        stage('Build') {
+            steps { sh 'ls' }
+        }
+    }
+}

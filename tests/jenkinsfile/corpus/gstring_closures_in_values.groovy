@@ -1,0 +1,11 @@
+pipeline {
+    agent any
+    stages {
+        stage('Ternary') {
+            steps {
+                echo env.BRANCH_NAME == 'main' ? 'prod' : 'dev'
+                sh "echo ${params.LIST.split(',').collect { it.trim() }.join(' ')}"
+            }
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pipeline {
+    agent any
+    stages {
+        stage('Meta') {
+            steps {
+                step([$class: 'JUnitResultArchiver', testResults: '**/TEST-*.xml'])
+                wrap([$class: 'AnsiColorBuildWrapper', colorMapName: 'xterm']) {
+                    sh 'ls --color'
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,16 @@
+pipeline {
+    agent any
+    stages {
+        stage('Tests') {
+            parallel {
+                stage('Unit') {
+                    steps { sh 'make unit' }
+                }
+                stage('E2E') {
+                    agent { label 'e2e' }
+                    steps { sh 'make e2e' }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+def call(Map config) {
+    pipeline {
+        agent any
+        stages {
+            stage('From library') {
+                steps { echo "building ${config.name}" }
+            }
+        }
+    }
+}

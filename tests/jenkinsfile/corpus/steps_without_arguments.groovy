@@ -1,0 +1,12 @@
+pipeline {
+    agent any
+    stages {
+        stage('Clean') {
+            steps {
+                deleteDir()
+                cleanWs()
+                sh 'ls'
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+pipeline {
+  agent any
+  stages {
+    stage('Two') {
+      steps {
+        sh 'echo two spaces'
+      }
+    }
+  }
+}

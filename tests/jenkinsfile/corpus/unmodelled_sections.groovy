@@ -1,0 +1,12 @@
+pipeline {
+    agent any
+    customDirective {
+        someSetting 'value'
+    }
+    stages {
+        stage('Build') {
+            steps { sh 'make' }
+            pluginSpecific 'kept as text'
+        }
+    }
+}
