@@ -5,7 +5,9 @@ to OpenAPI 3.1:
 
 - one operation per binding, `operationId` `Service_Method` (`Service_Method2`, ... for
   additional bindings), tagged with the service name;
-- path parameters named by the JSON names of their field path (`{workspaceId}`), query
+- path parameters named by the JSON names of their field path (`{workspaceId}`; a nested
+  `{ref.shelf}` as `{refShelf}`, a multi-segment `{name=shelves/*}` spelt out as
+  `shelves/{name_1}`, since a parameter value cannot hold `/`), query
   parameters for every field the binding leaves to the query (dotted JSON names through
   singular messages; repeated scalars as arrays; maps, repeated messages and JSON-typed
   well-known types are not offered as query parameters);
@@ -30,13 +32,14 @@ pattern, and single-segment string path parameters exclude `/`, control characte
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from google.protobuf import any_pb2, descriptor
 from google.rpc import status_pb2
 
 from libs.transcoding._rules import Binding
+from libs.transcoding._template import Segment, SegmentKind
 
 logger = logging.getLogger(__name__)
 
@@ -161,10 +164,14 @@ class _Builder:
                 index += 1
                 continue
 
-            name = ".".join(field.json_name for field in path_field.fields)
-            path_parts.append(f"{{{name}}}")
-            parameters.append(_path_parameter(name, self._path_schema(path_field)))
-            index = len(segments) if path_field.end is None else path_field.end
+            name = _path_parameter_name(path_field.fields)
+            end = len(segments) if path_field.end is None else path_field.end
+            if path_field.single_segment or end - index == 1:
+                path_parts.append(f"{{{name}}}")
+                parameters.append(_path_parameter(name, self._path_schema(path_field)))
+            else:
+                self._expand_variable(name, path_field, segments[index:end], path_parts, parameters)
+            index = end
 
         path = "/" + "/".join(path_parts)
         if binding.template.verb:
@@ -197,6 +204,36 @@ class _Builder:
         if not parameters:
             del operation["parameters"]
         return path, operation
+
+    def _expand_variable(
+        self,
+        name: str,
+        path_field: Any,
+        segments: Sequence[Segment],
+        path_parts: list[str],
+        parameters: list[dict[str, Any]],
+    ) -> None:
+        """A multi-segment variable spelt out: its literals stay, each wildcard is a parameter.
+
+        `{name=shelves/*/books/*}` becomes `shelves/{name_1}/books/{name_2}`: OpenAPI path
+        parameters cannot hold `/`, and a client percent-encoding one would no longer match.
+        """
+        parts: list[str] = []
+        wildcards = 0
+        for segment in segments:
+            if segment.kind is SegmentKind.LITERAL:
+                parts.append(segment.literal)
+                continue
+            wildcards += 1
+            wildcard = f"{name}_{wildcards}"
+            parts.append(f"{{{wildcard}}}")
+            schema = self._path_schema(path_field)
+            if segment.kind is SegmentKind.STAR:
+                schema["pattern"] = _SEGMENT_PATTERN
+            parameter = _path_parameter(wildcard, schema)
+            parameter["description"] = f"a segment of `{name}` ({path_field.name} = {{...}})"
+            parameters.append(parameter)
+        path_parts.extend(parts)
 
     def _path_schema(self, path_field: Any) -> dict[str, Any]:
         field: FieldDescriptor = path_field.fields[-1]
@@ -338,6 +375,13 @@ class _Builder:
             "properties": properties,
             "additionalProperties": False,
         }
+
+
+def _path_parameter_name(fields: Sequence[FieldDescriptor]) -> str:
+    """`{ref.shelf}` is documented as `{refShelf}`: generated clients (and schemathesis)
+    treat a `.` in a path parameter name as attribute access."""
+    first, *rest = (field.json_name for field in fields)
+    return first + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 def _path_parameter(name: str, schema: dict[str, Any]) -> dict[str, Any]:
