@@ -140,6 +140,13 @@ def invalid(kind: str, group: str, name: str, causes: list[Cause]) -> StatusErro
     )
 
 
+def field_error(
+    kind: str, group: str, name: str, field: str, message: str, reason: str = "FieldValueInvalid"
+) -> StatusError:
+    """422 Invalid with a single cause."""
+    return invalid(kind, group, name, [Cause(reason, message, field)])
+
+
 def bad_request(message: str) -> StatusError:
     return StatusError(400, "BadRequest", message)
 

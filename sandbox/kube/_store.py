@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sandbox.kube import _errors as errors
-from sandbox.kube._errors import Cause, StatusError
+from sandbox.kube._errors import StatusError
 from sandbox.kube._patch import (
     APPLY_PATCH,
     JSON_PATCH,
@@ -59,6 +59,14 @@ logger = logging.getLogger(__name__)
 Obj = dict[str, Any]
 CRD_KEY = "customresourcedefinitions.apiextensions.k8s.io"
 FOREGROUND_FINALIZER = "foregroundDeletion"
+# Metadata only the server writes; a client's values are replaced by the stored ones.
+_SERVER_SET = (
+    "uid",
+    "creationTimestamp",
+    "generation",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+)
 
 _SUBDOMAIN_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -371,17 +379,12 @@ class Store:
         new = self._check_body(rt, namespace, body, name=name)
         rv = new["metadata"].get("resourceVersion")
         if not rv and not rt.builtin:
-            raise errors.invalid(
+            raise errors.field_error(
                 rt.kind,
                 rt.group,
                 name,
-                [
-                    Cause(
-                        "FieldValueInvalid",
-                        "Invalid value: 0x0: must be specified for an update",
-                        "metadata.resourceVersion",
-                    )
-                ],
+                "metadata.resourceVersion",
+                "Invalid value: 0x0: must be specified for an update",
             )
         return self._update(rt, current, new, subresource=subresource, dry_run=dry_run)
 
@@ -438,13 +441,14 @@ class Store:
         dry_run: bool,
     ) -> tuple[Obj, bool]:
         if not manager:
-            raise errors.invalid(
+            raise errors.field_error(
                 "PatchOptions",
                 "meta.k8s.io",
                 "",
-                [Cause("FieldValueRequired", "Required value: is required for apply patch",
-                       "fieldManager")],
-            )  # fmt: skip
+                "fieldManager",
+                "Required value: is required for apply patch",
+                "FieldValueRequired",
+            )
         if not isinstance(config, dict):
             raise errors.bad_request("the apply configuration must be an object")
         config.setdefault("metadata", {}).setdefault("name", name)
@@ -502,8 +506,7 @@ class Store:
                 new.pop("status", None)
 
         # Fields only the server sets.
-        for server_field in ("uid", "creationTimestamp", "generation", "deletionTimestamp",
-                             "deletionGracePeriodSeconds"):  # fmt: skip
+        for server_field in _SERVER_SET:
             if server_field in cur_meta:
                 meta[server_field] = cur_meta[server_field]
             else:
@@ -516,14 +519,14 @@ class Store:
         if cur_meta.get("deletionTimestamp"):
             added = set(meta.get("finalizers") or []) - set(cur_meta.get("finalizers") or [])
             if added:
-                raise errors.invalid(
+                raise errors.field_error(
                     rt.kind,
                     rt.group,
                     cur_meta["name"],
-                    [Cause("FieldValueForbidden",
-                           "Forbidden: no new finalizers can be added if the object is being "
-                           "deleted", "metadata.finalizers")],
-                )  # fmt: skip
+                    "metadata.finalizers",
+                    "Forbidden: no new finalizers can be added if the object is being deleted",
+                    "FieldValueForbidden",
+                )
         _default(rt, new)
 
         meta["resourceVersion"] = cur_meta["resourceVersion"]
@@ -569,13 +572,14 @@ class Store:
         if options.dry_run:
             return copy.deepcopy(current), not meta.get("finalizers")
         if options.propagation not in ("Background", "Foreground", "Orphan"):
-            raise errors.invalid(
+            raise errors.field_error(
                 "DeleteOptions",
                 "meta.k8s.io",
                 "",
-                [Cause("FieldValueNotSupported",
-                       f'Unsupported value: "{options.propagation}"', "propagationPolicy")],
-            )  # fmt: skip
+                "propagationPolicy",
+                f'Unsupported value: "{options.propagation}"',
+                "FieldValueNotSupported",
+            )
 
         if rt.key == "namespaces":
             return self._delete_namespace(rt, current), False
@@ -621,9 +625,9 @@ class Store:
     def _finish_deletion(self, rt: ResourceType, current: Obj) -> Obj:
         """Remove the object for good, then let the garbage collector act on dependents."""
         final = self._remove(rt, current)
-        for dep_rt, dep in self._dependents(current["metadata"]["uid"]):
-            refs = [r for r in dep["metadata"].get("ownerReferences", [])
-                    if r.get("uid") != current["metadata"]["uid"]]  # fmt: skip
+        uid = current["metadata"]["uid"]
+        for dep_rt, dep in self._dependents(uid):
+            refs = [r for r in dep["metadata"].get("ownerReferences", []) if r.get("uid") != uid]
             if any(self._alive(r.get("uid", "")) for r in refs):
                 # Other owners remain: only the dangling reference goes.
                 new = copy.deepcopy(dep)
@@ -800,13 +804,14 @@ class Store:
 
     def _validate_name(self, rt: ResourceType, name: str, obj: Obj) -> None:
         if not name:
-            raise errors.invalid(
+            raise errors.field_error(
                 rt.kind,
                 rt.group,
                 "",
-                [Cause("FieldValueRequired", "Required value: name or generateName is required",
-                       "metadata.name")],
-            )  # fmt: skip
+                "metadata.name",
+                "Required value: name or generateName is required",
+                "FieldValueRequired",
+            )
         dns_label = rt.key in ("namespaces", "services")
         pattern = _LABEL_RE if dns_label else _SUBDOMAIN_RE
         limit = 63 if dns_label else 253
@@ -814,28 +819,23 @@ class Store:
             spec = obj.get("spec") or {}
             expected = f"{(spec.get('names') or {}).get('plural')}.{spec.get('group')}"
             if name != expected:
-                raise errors.invalid(
+                raise errors.field_error(
                     rt.kind,
                     rt.group,
                     name,
-                    [Cause("FieldValueInvalid", f'Invalid value: "{name}": must be '
-                           "spec.names.plural+\".\"+spec.group", "metadata.name")],
-                )  # fmt: skip
+                    "metadata.name",
+                    f'Invalid value: "{name}": must be spec.names.plural+"."+spec.group',
+                )
         if len(name) > limit or not pattern.match(name):
             kind = "RFC 1123 label" if dns_label else "RFC 1123 subdomain"
-            raise errors.invalid(
+            raise errors.field_error(
                 rt.kind,
                 rt.group,
                 name,
-                [
-                    Cause(
-                        "FieldValueInvalid",
-                        f'Invalid value: "{name}": a lowercase {kind} must consist of lower case '
-                        "alphanumeric characters, '-' or '.', and must start and end with an "
-                        "alphanumeric character",
-                        "metadata.name",
-                    )
-                ],
+                "metadata.name",
+                f'Invalid value: "{name}": a lowercase {kind} must consist of lower case '
+                "alphanumeric characters, '-' or '.', and must start and end with an "
+                "alphanumeric character",
             )
 
     def _check_namespace_open(self, rt: ResourceType, obj: Obj) -> None:

@@ -79,28 +79,52 @@ def crd(
 
 # argoproj/argo-cd manifests/crds: `subresources: {}` on both.
 ARGO_CD: tuple[dict[str, Any], ...] = (
-    crd("argoproj.io", "Application", "applications", short_names=("app", "apps"),
-        categories=("argo",)),
-    crd("argoproj.io", "AppProject", "appprojects", short_names=("appproj", "appprojs"),
-        categories=("argo",)),
-)  # fmt: skip
+    crd(
+        "argoproj.io",
+        "Application",
+        "applications",
+        short_names=("app", "apps"),
+        categories=("argo",),
+    ),
+    crd(
+        "argoproj.io",
+        "AppProject",
+        "appprojects",
+        short_names=("appproj", "appprojs"),
+        categories=("argo",),
+    ),
+)
 
 # argoproj/argo-rollouts manifests/crds/rollout-crd.yaml: status and scale.
 ARGO_ROLLOUTS: tuple[dict[str, Any], ...] = (
-    crd("argoproj.io", "Rollout", "rollouts", short_names=("ro",), categories=("argo",),
-        status=True, scale=True),
-)  # fmt: skip
+    crd(
+        "argoproj.io",
+        "Rollout",
+        "rollouts",
+        short_names=("ro",),
+        categories=("argo",),
+        status=True,
+        scale=True,
+    ),
+)
 
 # kubevela/kubevela charts/vela-core/crds/core.oam.dev_applications.yaml: status.
 KUBEVELA: tuple[dict[str, Any], ...] = (
-    crd("core.oam.dev", "Application", "applications", versions=("v1beta1",),
-        short_names=("app", "velaapp"), categories=("oam",), status=True),
-)  # fmt: skip
+    crd(
+        "core.oam.dev",
+        "Application",
+        "applications",
+        versions=("v1beta1",),
+        short_names=("app", "velaapp"),
+        categories=("oam",),
+        status=True,
+    ),
+)
 
 # kubernetes-sigs/application config/crd/bases/app.k8s.io_applications.yaml: status.
 APP_K8S_IO: tuple[dict[str, Any], ...] = (
     crd("app.k8s.io", "Application", "applications", versions=("v1beta1",), status=True),
-)  # fmt: skip
+)
 
 # What each kind of cluster has installed.
 CONTROL_PLANE: tuple[dict[str, Any], ...] = ARGO_CD + ARGO_ROLLOUTS + KUBEVELA + APP_K8S_IO

@@ -71,9 +71,11 @@ async def test_watch_sees_modified_then_deleted_for_finalized_object(
     seen = []
     async with watch.Watch() as w:
         async for event in w.stream(
-            custom.list_namespaced_custom_object, *PROJECTS, resource_version=rv,
+            custom.list_namespaced_custom_object,
+            *PROJECTS,
+            resource_version=rv,
             timeout_seconds=5,
-        ):  # fmt: skip
+        ):
             seen.append(event["type"])
             if event["type"] == "DELETED":
                 break

@@ -164,11 +164,23 @@ async def test_command_line_serves_and_writes_a_kubeconfig(tmp_path: Path) -> No
     kubeconfig = tmp_path / "cp.yaml"
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sandbox.kube", "--name", "control-plane", "--port", str(port),
-        "--kubeconfig", str(kubeconfig), "--control-plane", "--state", str(tmp_path / "s"),
-        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)},
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "sandbox.kube",
+        "--name",
+        "control-plane",
+        "--port",
+        str(port),
+        "--kubeconfig",
+        str(kubeconfig),
+        "--control-plane",
+        "--state",
+        str(tmp_path / "s"),
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
     try:
         for _ in range(100):
             if kubeconfig.exists():

@@ -161,27 +161,40 @@ async def test_apply_by_another_manager_on_owned_field_is_409(
     custom: aclient.CustomObjectsApi,
 ) -> None:
     await custom.patch_namespaced_custom_object(
-        *PROJECT, "q", app_project("q", description="one"), _content_type=APPLY,
+        *PROJECT,
+        "q",
+        app_project("q", description="one"),
+        _content_type=APPLY,
         field_manager="syncer",
-    )  # fmt: skip
+    )
     with pytest.raises(aclient.ApiException) as caught:
         await custom.patch_namespaced_custom_object(
-            *PROJECT, "q", app_project("q", description="two"), _content_type=APPLY,
+            *PROJECT,
+            "q",
+            app_project("q", description="two"),
+            _content_type=APPLY,
             field_manager="someone-else",
-        )  # fmt: skip
+        )
     assert caught.value.status == 409 and "someone-else" not in caught.value.body
     assert "syncer" in json.loads(caught.value.body)["message"]
 
 
 async def test_forced_apply_takes_the_field_over(custom: aclient.CustomObjectsApi) -> None:
     await custom.patch_namespaced_custom_object(
-        *PROJECT, "q", app_project("q", description="one"), _content_type=APPLY,
+        *PROJECT,
+        "q",
+        app_project("q", description="one"),
+        _content_type=APPLY,
         field_manager="syncer",
-    )  # fmt: skip
+    )
     applied = await custom.patch_namespaced_custom_object(
-        *PROJECT, "q", app_project("q", description="two"), _content_type=APPLY,
-        field_manager="other", force=True,
-    )  # fmt: skip
+        *PROJECT,
+        "q",
+        app_project("q", description="two"),
+        _content_type=APPLY,
+        field_manager="other",
+        force=True,
+    )
     assert applied["spec"]["description"] == "two"
 
 
@@ -189,13 +202,19 @@ async def test_apply_removes_fields_the_manager_stops_applying(
     custom: aclient.CustomObjectsApi,
 ) -> None:
     await custom.patch_namespaced_custom_object(
-        *PROJECT, "q", app_project("q", description="one", sourceRepos=["*"]),
-        _content_type=APPLY, field_manager="syncer",
-    )  # fmt: skip
-    applied = await custom.patch_namespaced_custom_object(
-        *PROJECT, "q", app_project("q", sourceRepos=["*"]), _content_type=APPLY,
+        *PROJECT,
+        "q",
+        app_project("q", description="one", sourceRepos=["*"]),
+        _content_type=APPLY,
         field_manager="syncer",
-    )  # fmt: skip
+    )
+    applied = await custom.patch_namespaced_custom_object(
+        *PROJECT,
+        "q",
+        app_project("q", sourceRepos=["*"]),
+        _content_type=APPLY,
+        field_manager="syncer",
+    )
     assert applied["spec"] == {"sourceRepos": ["*"]}
 
 

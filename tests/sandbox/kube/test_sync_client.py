@@ -109,9 +109,11 @@ def test_strategic_merge_on_custom_resource_is_415(sync_api: client.ApiClient) -
     custom.create_namespaced_custom_object(*PROJECTS, app_project("p"))
     with pytest.raises(ApiException) as caught:
         custom.patch_namespaced_custom_object(
-            *PROJECTS, "p", {"spec": {"x": 1}},
+            *PROJECTS,
+            "p",
+            {"spec": {"x": 1}},
             _content_type="application/strategic-merge-patch+json",
-        )  # fmt: skip
+        )
     assert caught.value.status == 415 and _reason(caught.value) == "UnsupportedMediaType"
 
 
@@ -119,9 +121,12 @@ def test_server_side_apply_creates_and_updates(sync_api: client.ApiClient) -> No
     custom = client.CustomObjectsApi(sync_api)
     for description in ("one", "two"):
         applied = custom.patch_namespaced_custom_object(
-            *PROJECTS, "q", app_project("q", description=description),
-            _content_type=APPLY, field_manager="syncer",
-        )  # fmt: skip
+            *PROJECTS,
+            "q",
+            app_project("q", description=description),
+            _content_type=APPLY,
+            field_manager="syncer",
+        )
     assert applied["spec"]["description"] == "two"
     assert applied["metadata"]["managedFields"][0]["manager"] == "syncer"
 
@@ -170,10 +175,12 @@ def test_watch_sees_added_modified_deleted_and_bookmark(
         core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=5
     )
     marks = _events(
-        core.list_namespaced_config_map, "default", resource_version=str(
-            threaded.call(lambda: threaded.standin.resource_version)
-        ), allow_watch_bookmarks=True, timeout_seconds=5,
-    )  # fmt: skip
+        core.list_namespaced_config_map,
+        "default",
+        resource_version=str(threaded.call(lambda: threaded.standin.resource_version)),
+        allow_watch_bookmarks=True,
+        timeout_seconds=5,
+    )
     assert changes == [("ADDED", "a"), ("MODIFIED", "a"), ("DELETED", "a")]
     assert marks == [("BOOKMARK", "")]
 
@@ -184,14 +191,17 @@ def test_watch_410_then_relist(sync_api: client.ApiClient, threaded: ThreadedKub
     core.create_namespaced_config_map("default", configmap("a"))
     threaded.call(threaded.standin.expire_history)
     with pytest.raises(ApiException) as caught:
-        _events(core.list_namespaced_config_map, "default", resource_version=stale,
-                timeout_seconds=5)  # fmt: skip
+        _events(
+            core.list_namespaced_config_map, "default", resource_version=stale, timeout_seconds=5
+        )
     relisted = core.list_namespaced_config_map("default")
     core.delete_namespaced_config_map("a", "default")
     after = _events(
-        core.list_namespaced_config_map, "default",
-        resource_version=relisted.metadata.resource_version, timeout_seconds=5,
-    )  # fmt: skip
+        core.list_namespaced_config_map,
+        "default",
+        resource_version=relisted.metadata.resource_version,
+        timeout_seconds=5,
+    )
     assert caught.value.status == 410
     assert after == [("DELETED", "a")]
 

@@ -93,9 +93,10 @@ async def test_bookmark_carries_the_current_resource_version(
 
 async def test_no_bookmarks_unless_asked(cluster: KubeStandIn) -> None:
     lines = await _lines(
-        cluster, f"/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1"
+        cluster,
+        f"/api/v1/namespaces/default/configmaps?watch=1&timeoutSeconds=1"
         f"&resourceVersion={cluster.resource_version}",
-    )  # fmt: skip
+    )
     assert lines == []
 
 
@@ -156,9 +157,11 @@ async def test_client_recovers_from_410_by_relisting(
     try:
         async with watch.Watch() as w:
             stream = w.stream(
-                core.list_namespaced_config_map, "default", resource_version=stale,
+                core.list_namespaced_config_map,
+                "default",
+                resource_version=stale,
                 timeout_seconds=5,
-            )  # fmt: skip
+            )
             await _collect(stream, until="never")
     except aclient.ApiException as exc:
         assert exc.status == 410
@@ -166,9 +169,11 @@ async def test_client_recovers_from_410_by_relisting(
     await core.create_namespaced_config_map("default", configmap("b"))
     async with watch.Watch() as w:
         stream = w.stream(
-            core.list_namespaced_config_map, "default",
-            resource_version=relisted.metadata.resource_version, timeout_seconds=5,
-        )  # fmt: skip
+            core.list_namespaced_config_map,
+            "default",
+            resource_version=relisted.metadata.resource_version,
+            timeout_seconds=5,
+        )
         events = await _collect(stream, until="ADDED")
     assert [i.metadata.name for i in relisted.items] == ["a"]
     assert events == [("ADDED", events[0][1])] and events[0][1]["metadata"]["name"] == "b"
@@ -208,9 +213,12 @@ async def test_object_leaving_the_label_selection_is_seen_as_deleted(
     await core.patch_namespaced_config_map("a", "default", {"metadata": {"labels": None}})
     async with watch.Watch() as w:
         stream = w.stream(
-            core.list_namespaced_config_map, "default", label_selector="team=x",
-            resource_version=rv, timeout_seconds=5,
-        )  # fmt: skip
+            core.list_namespaced_config_map,
+            "default",
+            label_selector="team=x",
+            resource_version=rv,
+            timeout_seconds=5,
+        )
         events = await _collect(stream, until="DELETED")
     assert [t for t, _ in events] == ["DELETED"]
 
@@ -233,9 +241,11 @@ async def test_custom_object_watch_yields_dicts(custom: aclient.CustomObjectsApi
     await custom.create_namespaced_custom_object(*args, rollout("r"))
     async with watch.Watch() as w:
         stream = w.stream(
-            custom.list_namespaced_custom_object, *args,
-            resource_version=listed["metadata"]["resourceVersion"], timeout_seconds=5,
-        )  # fmt: skip
+            custom.list_namespaced_custom_object,
+            *args,
+            resource_version=listed["metadata"]["resourceVersion"],
+            timeout_seconds=5,
+        )
         events = await _collect(stream, until="ADDED")
     assert events[0][1]["kind"] == "Rollout"
 
@@ -243,9 +253,10 @@ async def test_custom_object_watch_yields_dicts(custom: aclient.CustomObjectsApi
 async def test_send_initial_events_ends_with_marked_bookmark(cluster: KubeStandIn) -> None:
     cluster.seed(configmap("a") | {"metadata": {"name": "a", "namespace": "default"}})
     lines = await _lines(
-        cluster, "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true"
+        cluster,
+        "/api/v1/namespaces/default/configmaps?watch=1&sendInitialEvents=true"
         "&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1",
-    )  # fmt: skip
+    )
     assert [line["type"] for line in lines[:2]] == ["ADDED", "BOOKMARK"]
     annotations = lines[1]["object"]["metadata"]["annotations"]
     assert annotations == {"k8s.io/initial-events-end": "true"}
