@@ -1,0 +1,46 @@
+"""Settings: every variable documented, sandbox secrets generated once and kept."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from libs.common.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_readme_lists_every_setting_with_its_variable() -> None:
+    readme = (ROOT / "README.md").read_text()
+
+    missing = [f for f in Settings.model_fields if f"`WORKBENCH_{f.upper()}`" not in readme]
+
+    assert missing == []
+
+
+def test_sandbox_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
+    first = Settings(sandbox=True, state_dir=tmp_path).with_sandbox_secrets()
+    second = Settings(sandbox=True, state_dir=tmp_path).with_sandbox_secrets()
+
+    assert first.jwt_secret and first.internal_token and first.encryption_key
+    assert (first.jwt_secret, first.encryption_key) == (second.jwt_secret, second.encryption_key)
+    Fernet(first.encryption_key.encode())
+    assert (tmp_path / "secrets.json").stat().st_mode & 0o077 == 0
+
+
+def test_outside_sandbox_no_secret_is_invented(tmp_path: Path) -> None:
+    settings = Settings(sandbox=False, state_dir=tmp_path).with_sandbox_secrets()
+
+    assert settings.jwt_secret is None
+    assert not (tmp_path / "secrets.json").exists()
+
+
+def test_database_url_is_read_from_the_conventional_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKBENCH_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://x@y/z")
+
+    assert Settings().database_url == "postgresql://x@y/z"
