@@ -355,8 +355,8 @@ class ApiServer:
             options = await self._delete_options(request)
             matches = self._matcher(route, query)
             scope = route.namespace if rt.namespaced else None
-            self.store.delete_collection(rt, scope, matches, options)
-            return _json(self._list_body(rt, self.store.rv, []))
+            deleted = self.store.delete_collection(rt, scope, matches, options)
+            return _json(self._list_body(rt, self.store.rv, deleted))
         raise errors.method_not_allowed(method, rt.plural, rt.group)
 
     def _matcher(self, route: Route, query: Any) -> Matcher:

@@ -260,3 +260,18 @@ async def test_send_initial_events_ends_with_marked_bookmark(cluster: KubeStandI
     assert [line["type"] for line in lines[:2]] == ["ADDED", "BOOKMARK"]
     annotations = lines[1]["object"]["metadata"]["annotations"]
     assert annotations == {"k8s.io/initial-events-end": "true"}
+
+
+async def test_watch_without_timeout_reconnects_after_a_drop(
+    core: aclient.CoreV1Api, cluster: KubeStandIn
+) -> None:
+    rv = (await core.list_namespaced_config_map("default")).metadata.resource_version
+    async with watch.Watch() as w:
+        stream = w.stream(core.list_namespaced_config_map, "default", resource_version=rv)
+        task = asyncio.create_task(_collect(stream, until="ADDED"))
+        await asyncio.sleep(0.1)
+        cluster.drop_watches()
+        await core.create_namespaced_config_map("default", configmap("after-drop"))
+        events = await asyncio.wait_for(task, 5)
+    assert events[0][1]["metadata"]["name"] == "after-drop"
+    assert sum(1 for method, path in cluster.requests if "watch=" in path) == 2
