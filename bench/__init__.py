@@ -1,0 +1,1 @@
+"""Benchmarks, one package per topic: `python -m bench.<topic>`."""
