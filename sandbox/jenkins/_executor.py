@@ -210,14 +210,9 @@ class PipelineExecution:
         for entry in entries:
             key = str(entry.get("key"))
             value = entry.get("value", {})
-            source = stringify(value.get("value", "")) if isinstance(value, dict) else ""
-            if (
-                isinstance(value, dict)
-                and not value.get("isLiteral")
-                and source.startswith("credentials(")
-            ):
-                calls = source[len("credentials(") :].rstrip(")").strip().strip("'\"")
-                self._bind_environment_credential(ctx, key, calls)
+            credential_id = _credentials_call(value)
+            if credential_id is not None:
+                self._bind_environment_credential(ctx, key, credential_id)
                 continue
             ctx.env[key] = stringify(evaluate(value, ctx.scope))
 
@@ -596,6 +591,42 @@ class PipelineExecution:
             "fixed": status == "SUCCESS" and previous in ("FAILURE", "UNSTABLE"),
             "regression": previous == "SUCCESS" and status in bad,
         }.get(condition, False)
+
+
+def _credentials_call(value: Any) -> str | None:
+    """The id in `credentials('id')`, as a method-call value or as Groovy source."""
+    if not isinstance(value, dict):
+        return None
+    if value.get("name") == "credentials":
+        arguments = value.get("arguments") or []
+        first = arguments[0] if isinstance(arguments, list) and arguments else arguments
+        if isinstance(first, dict):
+            return stringify(first.get("value", ""))
+        return None
+    source = stringify(value.get("value", "")) if not value.get("isLiteral") else ""
+    if source.startswith("credentials("):
+        return source[len("credentials(") :].rstrip(")").strip().strip("'\"")
+    return None
+
+
+def declared_parameters(model: dict[str, Any]) -> dict[str, Any]:
+    """Defaults of the `parameters` directive (what a first build sees in `params`)."""
+    declared: dict[str, Any] = {}
+    section = (model.get("pipeline") or {}).get("parameters") or {}
+    for parameter in section.get("parameters", []):
+        args = arguments(parameter, Scope({}, {}), "name")
+        name = args.get("name")
+        if not name:
+            continue
+        if parameter.get("name") == "choice":
+            choices = args.get("choices", "")
+            options = choices if isinstance(choices, list) else str(choices).splitlines()
+            declared[str(name)] = options[0] if options else ""
+        elif parameter.get("name") == "booleanParam":
+            declared[str(name)] = bool(args.get("defaultValue", False))
+        else:
+            declared[str(name)] = args.get("defaultValue", "")
+    return declared
 
 
 def _glob(pattern: str, value: str) -> bool:

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from sandbox.jenkins._jenkins import Jenkins
 
 JSON = dict[str, Any]
+PLACEHOLDER_CLASS = (
+    "org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution"
+    "$PlaceholderTask$PlaceholderExecutable"
+)
 _COLORS = {
     "SUCCESS": "blue",
     "UNSTABLE": "yellow",
@@ -394,15 +398,24 @@ class Exporter:
             }
             for r in running
         ]
+        # A running pipeline holds a heavyweight executor through its `node` block; that
+        # executor shows a PlaceholderExecutable (with the run's number and URL, inferred from
+        # clients that read them), while the run itself sits on a one-off executor.
+        executors = [dict(executor, number=n) for n in range(self.jenkins.settings.num_executors)]
+        for slot, run in zip(executors, running, strict=False):
+            slot["idle"] = False
+            slot["currentExecutable"] = {
+                "_class": PLACEHOLDER_CLASS,
+                "number": run.number,
+                "url": base + run.url,
+            }
         return {
             "_class": "hudson.model.Hudson$MasterComputer",
             "actions": [],
             "assignedLabels": [{"name": "built-in"}],
             "description": "the Jenkins controller's built-in node",
             "displayName": "Built-In Node",
-            "executors": [
-                dict(executor, number=n) for n in range(self.jenkins.settings.num_executors)
-            ],
+            "executors": executors,
             "icon": "symbol-computer",
             "idle": not running,
             "jnlpAgent": False,

@@ -60,6 +60,8 @@ PERMALINKS: dict[str, Callable[[Run], bool]] = {
     "lastUnstableBuild": lambda r: r.result == "UNSTABLE",
     "lastUnsuccessfulBuild": lambda r: r.result not in (None, "SUCCESS"),
 }
+USER = web.RequestKey("user", str)
+BY_TOKEN = web.RequestKey("by_token", bool)
 CSRF_EXEMPT = ("/pipeline-model-converter/", "/reload-configuration-as-code", "/blue/rest/")
 
 
@@ -117,7 +119,7 @@ class Call:
 
     @property
     def user(self) -> str:
-        return str(self.request.get("user", self.jenkins.admin_user))
+        return self.request.get(USER, self.jenkins.admin_user)
 
     async def form(self) -> MultiDictProxy[Any]:
         if self._form is None:
@@ -820,7 +822,7 @@ class Endpoints:
             return json_response(_views.blue_step(run, step, now, ""))
         if rest == [] and request.method == "POST":
             body = await request.json()
-            user = str(request.get("user", self.jenkins.admin_user))
+            user = request.get(USER, self.jenkins.admin_user)
             values = {str(p["name"]): p.get("value") for p in body.get("parameters", [])}
             self.jenkins.submit_input(
                 run, str(body.get("id")), proceed=not body.get("abort"), user=user, values=values
@@ -929,8 +931,8 @@ def make_app(standin: JenkinsStandIn) -> web.Application:
             return _unauthorized("Invalid authorization header")
         if user != jenkins.admin_user or secret not in (jenkins.admin_password, jenkins.api_token):
             return _unauthorized(f"Invalid password/token for user: {user}")
-        request["user"] = user
-        request["by_token"] = secret == jenkins.api_token
+        request[USER] = user
+        request[BY_TOKEN] = secret == jenkins.api_token
         response = await handler(request)
         return response
 
@@ -939,11 +941,11 @@ def make_app(standin: JenkinsStandIn) -> web.Application:
         needs_crumb = (
             jenkins.settings.crumbs
             and request.method not in ("GET", "HEAD", "OPTIONS")
-            and not request.get("by_token", False)
+            and not request.get(BY_TOKEN, False)
             and not request.path.startswith(CSRF_EXEMPT)
         )
         if needs_crumb:
-            expected = crumb_for(jenkins, str(request.get("user", "")))
+            expected = crumb_for(jenkins, request.get(USER, ""))
             given = request.headers.get("Jenkins-Crumb")
             if given is None and request.content_type == "application/x-www-form-urlencoded":
                 given = str((await request.post()).get("Jenkins-Crumb", "")) or None

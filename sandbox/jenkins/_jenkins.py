@@ -29,7 +29,7 @@ from sandbox.jenkins import _converter
 from sandbox.jenkins._clock import Clock
 from sandbox.jenkins._context import Context
 from sandbox.jenkins._events import EventDispatcher
-from sandbox.jenkins._executor import PipelineExecution
+from sandbox.jenkins._executor import PipelineExecution, declared_parameters
 from sandbox.jenkins._export import Exporter
 from sandbox.jenkins._model import (
     RUN_CLASS,
@@ -40,6 +40,7 @@ from sandbox.jenkins._model import (
     Run,
     worse,
 )
+from sandbox.jenkins._values import stringify
 from sandbox.jenkins._xml import (
     EMPTY_FOLDER_XML,
     FOLDER_CLASS,
@@ -471,6 +472,10 @@ class Jenkins:
             run.result = "FAILURE"
             return
 
+        for name, value in declared_parameters(model).items():
+            if name not in ctx.params:
+                ctx.params[name] = value
+                ctx.env[name] = stringify(value)
         previous = run.job.runs.get(run.number - 1)
         execution = PipelineExecution(
             run,
