@@ -18,6 +18,9 @@ Duration `1.5s` or Go `1m30s`, wrappers, FieldMask, Struct/Value/ListValue as JS
 parameter naming no field is ignored; one naming a field with a bad value, a second value
 for a singular field, or a second member of a set oneof is a 400.
 
+PATCH with a message-field body and one empty FieldMask in the request gets the mask filled
+from the body's keys (grpc-gateway's patch feature; never with `body: "*"`).
+
 Path values are decoded after matching: a single-segment variable fully (`%2F` included, and
 a resulting `/` is refused), a multi-segment one except `%2F`, which stays encoded. The
 project refuses, with a 400 naming the variable, values that are empty, contain a `.` or `..`
@@ -129,6 +132,54 @@ def parse_body(request: Message, binding: Binding, body: bytes) -> None:
         raise invalid_argument(f"invalid request body: {exc}") from exc
     except (ValueError, TypeError, AttributeError, KeyError, RecursionError) as exc:
         raise invalid_argument(f"invalid request body: {exc}") from exc
+
+    if binding.http_method == "PATCH" and binding.body_field is not None:
+        _fill_update_mask(request, binding.body_field, data[binding.body_field.name])
+
+
+def _fill_update_mask(request: Message, body_field: FieldDescriptor, body: Any) -> None:
+    """grpc-gateway's PATCH feature: an empty FieldMask gets the paths the body sets.
+
+    Applies when the body is one message field and the request has exactly one FieldMask
+    field, left empty by the client; the paths are proto names, dotted through sub-messages.
+    """
+    body_type = body_field.message_type
+    masks = [
+        field
+        for field in request.DESCRIPTOR.fields
+        if field.message_type is not None
+        and field.message_type.full_name == "google.protobuf.FieldMask"
+        and not field.is_repeated
+    ]
+    if body_type is None or body_field.is_repeated or len(masks) != 1 or not isinstance(body, dict):
+        return
+
+    mask = getattr(request, masks[0].name)
+    if not mask.paths:
+        mask.paths.extend(_mask_paths(body_type, body, ""))
+
+
+def _mask_paths(
+    message_type: descriptor.Descriptor, body: dict[str, Any], prefix: str
+) -> list[str]:
+    paths: list[str] = []
+    for key, value in body.items():
+        field = _field_by_name(message_type, key)
+        if field is None:
+            continue
+        path = prefix + field.name
+        nested = field.message_type
+        if (
+            isinstance(value, dict)
+            and value
+            and nested is not None
+            and not field.is_repeated
+            and nested.full_name not in _WRAPPERS | _JSON_TYPES
+        ):
+            paths.extend(_mask_paths(nested, value, path + "."))
+        else:
+            paths.append(path)
+    return paths
 
 
 # --- the path -------------------------------------------------------------------------------

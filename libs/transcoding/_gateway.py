@@ -162,7 +162,12 @@ class Gateway:
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of every binding (built once)."""
         if self._openapi is None:
-            self._openapi = build_openapi(self.bindings, title=self.title, version=self.version)
+            self._openapi = build_openapi(
+                self.bindings,
+                title=self.title,
+                version=self.version,
+                max_path_value_length=self.max_path_value_length,
+            )
         return self._openapi
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

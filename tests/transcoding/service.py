@@ -65,7 +65,10 @@ def build_servicer(pb: ModuleType, pb_grpc: ModuleType, calls: Calls) -> Any:
 
         async def UpdateBook(self, request: Any, context: Any) -> Any:
             calls.handled.append("UpdateBook")
-            return request.book
+            book = pb.Book()
+            book.CopyFrom(request.book)
+            book.labels["updateMask"] = ",".join(request.update_mask.paths)
+            return book
 
         async def DeleteBook(self, request: Any, context: Any) -> Any:
             calls.handled.append("DeleteBook")

@@ -130,3 +130,21 @@ async def test_bad_body_never_reaches_the_handler(client: httpx.AsyncClient, cal
     await client.post("/v1/echo/e1:body", json={"colour": "red"})
 
     assert calls.handled == []
+
+
+async def test_patch_fills_an_empty_update_mask_from_the_body(
+    client: httpx.AsyncClient,
+) -> None:
+    reply = await client.patch(
+        "/v1/shelves/s1/books/b1", json={"title": "New", "author": {"displayName": "F"}}
+    )
+
+    assert reply.json()["labels"]["updateMask"] == "title,author.display_name"
+
+
+async def test_patch_keeps_an_update_mask_given_in_the_query(client: httpx.AsyncClient) -> None:
+    reply = await client.patch(
+        "/v1/shelves/s1/books/b1", params={"updateMask": "rating"}, json={"title": "New"}
+    )
+
+    assert reply.json()["labels"]["updateMask"] == "rating"
