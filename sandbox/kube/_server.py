@@ -563,7 +563,7 @@ class ApiServer:
                 if item.type == "ERROR":
                     break
             await response.write_eof()
-        except (ConnectionError, asyncio.CancelledError):
+        except ConnectionError:
             logger.debug("watch client went away: %s", request.path_qs)
         finally:
             self.store.unsubscribe(sub)

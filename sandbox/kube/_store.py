@@ -295,16 +295,17 @@ class Store:
         group, plural = spec.get("group", ""), (spec.get("names") or {}).get("plural", "")
         key = f"{plural}.{group}"
         self.registry.unregister(group, plural)
-        if removed:
-            for obj in list(self._objects.get(key, {}).values()):
-                rt = ResourceType.from_crd(crd)[0]
-                self._remove(rt, obj)
-            return
         try:
-            for rt in ResourceType.from_crd(crd):
-                self.registry.register(rt)
+            types = ResourceType.from_crd(crd)
         except (KeyError, TypeError) as exc:
             logger.warning("ignoring malformed CRD %s: %s", crd["metadata"]["name"], exc)
+            return
+        if removed:
+            for obj in list(self._objects.pop(key, {}).values()):
+                self._commit(types[0], "DELETED", copy.deepcopy(obj), obj)
+            return
+        for rt in types:
+            self.registry.register(rt)
 
     # --- creating ---------------------------------------------------------------------------
 

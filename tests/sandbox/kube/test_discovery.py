@@ -12,6 +12,7 @@ from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 
 from sandbox.kube import KubeStandIn
+from sandbox.kube.crds import MEMBER
 from tests.sandbox.kube.conftest import TOKEN, raw
 
 
@@ -149,3 +150,21 @@ async def test_deleting_a_crd_removes_its_kind(
     await aclient.ApiextensionsV1Api(api).delete_custom_resource_definition("rollouts.argoproj.io")
     status, _ = await _get(cluster, "/apis/argoproj.io/v1alpha1/rollouts")
     assert status == 404
+
+
+async def test_deleting_a_crd_deletes_its_objects(
+    api: aclient.ApiClient, cluster: KubeStandIn
+) -> None:
+    cluster.seed(
+        {
+            "apiVersion": "argoproj.io/v1alpha1",
+            "kind": "Rollout",
+            "metadata": {"name": "r", "namespace": "default"},
+        }
+    )
+    await aclient.ApiextensionsV1Api(api).delete_custom_resource_definition("rollouts.argoproj.io")
+    await aclient.ApiextensionsV1Api(api).create_custom_resource_definition(
+        next(c for c in MEMBER if c["spec"]["names"]["kind"] == "Rollout")
+    )
+    status, body = await _get(cluster, "/apis/argoproj.io/v1alpha1/rollouts")
+    assert status == 200 and body["items"] == []
