@@ -22,7 +22,11 @@ from workbench import stack
 
 
 def _settings() -> Settings:
-    return Settings().with_sandbox_secrets()
+    """The settings; a state directory where `workbench run` made a sandbox is sandbox mode."""
+    settings = Settings()
+    if (settings.state_dir / stack.SANDBOX_FILE).exists():
+        settings = settings.model_copy(update={"sandbox": True})
+    return settings.with_sandbox_secrets()
 
 
 def cmd_run(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ environment; if one exits, the others are stopped and `run` returns its exit cod
 sandbox's member cluster is registered as `member-1` once devops-server answers.
 
 `<state>/sandbox.json` tells `workbench sandbox-info` and `workbench token` that this state
-directory belongs to a sandbox, and how to reach its stand-ins.
+directory belongs to a sandbox, and how to reach its stand-ins. The stand-ins' tokens are made
+once and kept (owner-only files), so a restart does not invalidate registered kubeconfigs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -68,62 +70,49 @@ def _child(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[
     return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
+def _sandbox_tokens(state: Path) -> dict[str, str]:
+    """The stand-ins' API tokens, made once so kubeconfigs and registrations stay valid."""
+    path = state / "sandbox-tokens.json"
+    if path.exists():
+        kept: dict[str, str] = json.loads(path.read_text())
+        return kept
+    tokens = {"jenkins": secrets.token_hex(17), "kube": secrets.token_urlsafe(24)}
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(tokens, out)
+    return tokens
+
+
 def _sandbox(
     state: Path, env: dict[str, str]
 ) -> tuple[list[subprocess.Popen[bytes]], dict[str, Any]]:
     """Start the Jenkins and Kubernetes stand-ins; what sandbox-info prints about them."""
+    tokens = _sandbox_tokens(state)
     logs = state / "logs"
     kube = state / "kube"
     kube.mkdir(parents=True, exist_ok=True)
     python = sys.executable
-    children = [
-        _child(
-            [
-                python,
-                "-m",
-                "sandbox.jenkins",
-                "--port",
-                str(JENKINS_PORT),
-                "--state",
-                str(state / "jenkins"),
-            ],
-            env,
-            logs / "jenkins.log",
-        )
-    ]
+    jenkins = [python, "-m", "sandbox.jenkins", "--port", str(JENKINS_PORT)]
+    jenkins += ["--state", str(state / "jenkins"), "--token", tokens["jenkins"]]
+    children = [_child(jenkins, env, logs / "jenkins.log")]
+
     clusters = []
     for name, port, extra in (
         ("control-plane", CONTROL_PLANE_PORT, ["--control-plane"]),
         ("member-1", MEMBER_PORT, []),
     ):
         kubeconfig = kube / f"{name}.yaml"
-        children.append(
-            _child(
-                [
-                    python,
-                    "-m",
-                    "sandbox.kube",
-                    "--name",
-                    name,
-                    "--port",
-                    str(port),
-                    "--kubeconfig",
-                    str(kubeconfig),
-                    "--state",
-                    str(kube / name),
-                    *extra,
-                ],
-                env,
-                logs / f"{name}.log",
-            )
-        )
+        command = [python, "-m", "sandbox.kube", "--name", name, "--port", str(port)]
+        command += ["--kubeconfig", str(kubeconfig), "--state", str(kube / name)]
+        command += ["--token", tokens["kube"], *extra]
+        children.append(_child(command, env, logs / f"{name}.log"))
         clusters.append({"name": name, "kubeconfig": str(kubeconfig.resolve())})
-    jenkins_secret = state / "jenkins" / "admin-token"
+
     info = {
         "jenkins": {
             "address": f"http://127.0.0.1:{JENKINS_PORT}",
             "username": "admin",
-            "password_file": str(jenkins_secret.resolve()),
+            "password": tokens["jenkins"],
         },
         "clusters": clusters,
     }
@@ -176,7 +165,9 @@ def run(settings: Settings) -> int:
     if settings.sandbox:
         started, info = _sandbox(state, env)
         children += started
-        (state / SANDBOX_FILE).write_text(json.dumps(info, indent=2))
+        fd = os.open(state / SANDBOX_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(info, out, indent=2)
     for module in ("services.devops_server", "services.apiserver", "services.syncer"):
         name = module.split(".")[-1]
         children.append(_child([sys.executable, "-m", module], env, state / "logs" / f"{name}.log"))
