@@ -84,18 +84,26 @@ class Receiver:
 
     async def wait_for(self, count: int, within: float = 10.0) -> list[Received]:
         """Wait until `count` events were delivered (answered 2xx)."""
-        deadline = time.monotonic() + within
-        while len(self.delivered) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(self.delivered)} of {count} events delivered")
-            await asyncio.sleep(0.01)
+        await _until(lambda: len(self.delivered) >= count, within, f"{count} deliveries")
         return self.delivered
+
+    async def wait_for_attempts(self, count: int, within: float = 10.0) -> None:
+        """Wait until `count` requests arrived, whatever they were answered."""
+        await _until(lambda: len(self.attempts) >= count, within, f"{count} attempts")
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         status = await self.answer(json.loads(body))
         self.attempts.append(Received(dict(request.headers), body, status, time.monotonic()))
         return web.Response(status=status)
+
+
+async def _until(condition: Callable[[], bool], within: float, what: str) -> None:
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"no {what} within {within} s")
+        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
