@@ -115,6 +115,8 @@ def parse_body(request: Message, binding: Binding, body: bytes) -> None:
     if not binding.body or not body.strip():
         return  # grpc-gateway accepts an empty body (io.EOF) as "nothing set"
 
+    # TODO: duplicate JSON keys are resolved last-wins by the json module, where Go's protojson
+    # refuses them; detecting them costs an object_pairs_hook on every body.
     try:
         data = json.loads(body)
     except (ValueError, RecursionError) as exc:

@@ -185,6 +185,8 @@ class Gateway:
         path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
         components = path[1:].split("/")
 
+        # TODO: grpc-gateway's X-HTTP-Method-Override and POST-to-GET form fallback are not
+        # implemented; no Workbench client sends them.
         match = self._router.match(scope["method"], components)
         if match is None:
             if not self._router.methods_matching(components):
