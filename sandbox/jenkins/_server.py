@@ -102,7 +102,7 @@ class JenkinsStandIn:
         return self.url
 
     async def _listen(self) -> None:
-        runner = web.AppRunner(make_app(self), access_log=None, shutdown_timeout=0.5)
+        runner = web.AppRunner(make_app(self), access_log=None, shutdown_timeout=0.1)
         await runner.setup()
         site = web.TCPSite(runner, self._host, self._port, reuse_address=True)
         await site.start()
