@@ -1,0 +1,1 @@
+"""REST versus direct gRPC on the real apiserver (see `__main__`)."""
