@@ -119,7 +119,7 @@ class Call:
 
     @property
     def user(self) -> str:
-        return self.request.get(USER, self.jenkins.admin_user)
+        return str(self.request.get(USER, self.jenkins.admin_user))
 
     async def form(self) -> MultiDictProxy[Any]:
         if self._form is None:
