@@ -254,7 +254,8 @@ class Endpoints:
             self.jenkins.move_item(item, destination)
             return redirect(call.base + item.url)
         if rest == ["submitDescription"] and method == "POST":
-            self.jenkins.set_description(item, str(await call.param("description") or ""))
+            description = str(await call.param("description") or "")
+            self.jenkins.set_description(item, description, origin=call.ancestors)
             return redirect(call.base + item.url)
         if rest == ["description"] and method == "GET":
             return text_response(item.description)

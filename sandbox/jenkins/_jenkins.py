@@ -191,11 +191,15 @@ class Jenkins:
         self._item_event("item.updated", item, origin)
         self.on_change()
 
-    def set_description(self, item: Item, description: str) -> None:
+    def set_description(
+        self, item: Item, description: str, *, origin: list[Folder] | None = None
+    ) -> None:
+        """`submitDescription`: saving the item fires item.updated, as `save()` does."""
         item.xml = with_description(item.xml, description)
         if isinstance(item, PipelineJob):
             item.reconfigure(item.xml)
         item.description = description
+        self._item_event("item.updated", item, origin)
         self.on_change()
 
     def set_disabled(

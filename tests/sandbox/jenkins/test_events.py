@@ -151,3 +151,40 @@ async def test_no_receiver_means_nothing_is_sent(
     await standin.drain_events()
 
     assert receiver.posts == []
+
+
+async def test_posting_config_xml_sends_item_updated(
+    standin: JenkinsStandIn, receiver: Receiver
+) -> None:
+    standin.create_job("ws/pipe", pipeline_xml(SCRIPT))
+    configure(standin, receiver)
+    auth = (standin.admin_user, standin.api_token)
+
+    async with httpx.AsyncClient(auth=auth) as http:
+        await http.post(
+            f"{standin.url}job/ws/job/pipe/config.xml",
+            content=pipeline_xml(SCRIPT, description="changed"),
+            headers={"Content-Type": "application/xml"},
+        )
+    await standin.drain_events()
+
+    updated = receiver.bodies("item.updated")
+    assert [(u["url"], u["data"]["description"]) for u in updated] == [
+        ("job/ws/job/pipe/", "changed")
+    ]
+    assert updated[0]["dataType"] == "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+
+
+async def test_deleting_a_job_sends_item_deleted(
+    standin: JenkinsStandIn, receiver: Receiver
+) -> None:
+    standin.create_job("ws/pipe", pipeline_xml(SCRIPT))
+    configure(standin, receiver)
+    auth = (standin.admin_user, standin.api_token)
+
+    async with httpx.AsyncClient(auth=auth) as http:
+        await http.post(f"{standin.url}job/ws/job/pipe/doDelete")
+    await standin.drain_events()
+
+    assert receiver.types() == ["item.deleted"]
+    assert receiver.posts[0]["json"]["source"] == "job/ws/"
