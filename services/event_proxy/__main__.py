@@ -1,7 +1,8 @@
 """`python -m services.event_proxy`: run event-proxy until SIGTERM or SIGINT.
 
 The token is `WORKBENCH_EVENT_PROXY_TOKEN`, else `WORKBENCH_INTERNAL_TOKEN`, else (sandbox
-mode) the internal token kept in the state directory's secrets file.
+mode) the internal token kept in the state directory's secrets file. The event loop is
+uvloop when installed: it roughly halves the loop's share of the CPU per event.
 """
 
 from __future__ import annotations
@@ -41,5 +42,15 @@ async def main() -> None:
         await proxy.stop()
 
 
+def run() -> None:
+    """Run `main` on uvloop when it is installed (it comes with uvicorn[standard])."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main())
+    else:
+        uvloop.run(main())
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
+    run()

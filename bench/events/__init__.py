@@ -1,0 +1,1 @@
+"""Benchmark of event-proxy: accepted and forwarded events a second, and their latency."""
