@@ -158,13 +158,17 @@ class KubeStandIn:
             "preferences": {},
         }
 
+    def kubeconfig_text(self, *, namespace: str = "default") -> str:
+        """`kubeconfig()` as the YAML document a kubeconfig file holds."""
+        return yaml.safe_dump(self.kubeconfig(namespace=namespace), sort_keys=False)
+
     def write_kubeconfig(self, path: str | Path, *, namespace: str = "default") -> Path:
         """Write `kubeconfig()` as YAML, readable by the owner only (it holds the token)."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
-            yaml.safe_dump(self.kubeconfig(namespace=namespace), handle, sort_keys=False)
+            handle.write(self.kubeconfig_text(namespace=namespace))
         return target
 
     # --- hooks: state -----------------------------------------------------------------------

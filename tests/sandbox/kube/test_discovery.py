@@ -168,3 +168,9 @@ async def test_deleting_a_crd_deletes_its_objects(
     )
     status, body = await _get(cluster, "/apis/argoproj.io/v1alpha1/rollouts")
     assert status == 200 and body["items"] == []
+
+
+async def test_kubeconfig_text_is_the_yaml_of_the_kubeconfig(cluster: KubeStandIn) -> None:
+    loaded = yaml.safe_load(cluster.kubeconfig_text())
+    assert loaded == cluster.kubeconfig()
+    assert loaded["users"][0]["user"]["token"] == TOKEN
