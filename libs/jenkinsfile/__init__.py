@@ -11,7 +11,7 @@ from libs.jenkinsfile._errors import ConversionError, ScriptedPipelineError
 from libs.jenkinsfile._reader import EXTENSION, read_jenkinsfile
 from libs.jenkinsfile._splice import Splicer
 from libs.jenkinsfile._validate import Problem, validate_model
-from libs.jenkinsfile._writer import write_jenkinsfile
+from libs.jenkinsfile._writer import MAX_MODEL_DEPTH, model_too_deep, write_jenkinsfile
 
 __all__ = [
     "EXTENSION",
@@ -31,6 +31,8 @@ def to_json(text: str) -> dict[str, Any]:
 
 def to_jenkinsfile(model: dict[str, Any], *, original: str | None = None) -> str:
     """Print a model as a Jenkinsfile, keeping ``original``'s comments where unchanged."""
+    if model_too_deep(model):
+        raise ConversionError(f"the model nests deeper than {MAX_MODEL_DEPTH} levels")
     if original is not None:
         try:
             splicer = Splicer(original)

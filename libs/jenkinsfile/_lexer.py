@@ -23,12 +23,15 @@ Hostile input fails fast: an unterminated string or comment is reported at its s
 from __future__ import annotations
 
 import bisect
+import re
 from dataclasses import dataclass
 from enum import Enum
 
 from libs.jenkinsfile._errors import ConversionError
 
 MAX_INTERPOLATION_DEPTH = 32
+# Far beyond any real Jenkinsfile (script blocks included), small enough to fail fast.
+MAX_BRACKET_DEPTH = 256
 
 # Longest first, so that a prefix never shadows a longer operator.
 _OPERATORS = sorted(
@@ -42,6 +45,17 @@ _OPERATORS = sorted(
     key=len,
     reverse=True,
 )  # fmt: skip
+
+# Operators by their first character, longest first.
+_OPERATORS_BY_CHAR: dict[str, list[str]] = {}
+for _operator in _OPERATORS:
+    _OPERATORS_BY_CHAR.setdefault(_operator[0], []).append(_operator)
+
+# The characters that end a run of plain text inside each kind of string.
+_STOPS = {
+    "'": re.compile(r"['\\\n]"),
+    '"': re.compile(r'["\\\n$]'),
+}
 
 _SIMPLE_ESCAPES = {
     "n": "\n", "t": "\t", "b": "\b", "f": "\f", "r": "\r", "s": " ",
@@ -124,10 +138,19 @@ class Lexer:
         if self.text.startswith("#!"):
             position = self._end_of_line(0)
 
+        brackets: list[int] = []
         while True:
             token, position = self._next(position, result[-1] if result else None, 0)
             if token.kind is Kind.NEWLINE and result and result[-1].kind is Kind.NEWLINE:
                 continue
+            if token.kind is Kind.OP and token.text in "({[":
+                brackets.append(token.start)
+                if len(brackets) > MAX_BRACKET_DEPTH:
+                    raise self.source.error(
+                        f"brackets nested deeper than {MAX_BRACKET_DEPTH} levels", token.start
+                    )
+            elif token.kind is Kind.OP and token.text in ")}]" and brackets:
+                brackets.pop()
             result.append(token)
             if token.kind is Kind.EOF:
                 return result
@@ -184,7 +207,7 @@ class Lexer:
         if char == "/" and not self._divides(previous):
             return self._slashy(start, depth)
 
-        for operator in _OPERATORS:
+        for operator in _OPERATORS_BY_CHAR.get(char, ()):
             if text.startswith(operator, start):
                 end = start + len(operator)
                 return Token(Kind.OP, start, end, operator), end
@@ -248,6 +271,7 @@ class Lexer:
         parts: list[str] = []
         interpolated = False
         kind = "single" if quote == "'" else "double"
+        stops = _STOPS[quote]
 
         while True:
             if position >= self.length:
@@ -272,8 +296,10 @@ class Lexer:
                 position = self._interpolation(position, depth)
                 interpolated = True
                 continue
-            parts.append(char)
-            position += 1
+            stop = stops.search(text, position + 1)
+            end = stop.start() if stop else self.length
+            parts.append(text[position:end])
+            position = end
 
     def _escape(self, position: int) -> tuple[str, int]:
         text = self.text

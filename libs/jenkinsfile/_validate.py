@@ -20,6 +20,7 @@ from typing import Any
 
 from libs.jenkinsfile import _catalog as catalog
 from libs.jenkinsfile._reader import EXTENSION
+from libs.jenkinsfile._writer import MAX_MODEL_DEPTH, model_too_deep
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
@@ -478,6 +479,8 @@ class _Validator:
 
 
 def validate_model(model: Any) -> list[Problem]:
+    if model_too_deep(model):
+        return [Problem("", f"the model nests deeper than {MAX_MODEL_DEPTH} levels")]
     validator = _Validator()
     validator.model(model)
     return validator.problems

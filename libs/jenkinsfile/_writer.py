@@ -66,6 +66,17 @@ def quote(text: str) -> str:
     return "'" + escaped + "'"
 
 
+def command(name: str, rendered: list[str]) -> str:
+    """``name a, b`` when Groovy reads it as a call, else ``name(a, b)``.
+
+    ``name [1]`` would index and ``name -1`` subtract, so a first argument that does not
+    start with a letter, digit or quote needs the parentheses.
+    """
+    if rendered and _COMMAND_START.match(rendered[0]):
+        return f"{name} {', '.join(rendered)}"
+    return f"{name}({', '.join(rendered)})"
+
+
 def render_key(key: str) -> str:
     return key if _IDENTIFIER.match(key) else quote(key)
 
@@ -173,7 +184,7 @@ class Writer:
         elif name == "tools":
             self.open(depth, "tools")
             for tool in value:
-                self.line(depth + 1, f"{tool['key']} {render_value(tool['value'])}")
+                self.line(depth + 1, command(tool["key"], [render_value(tool["value"])]))
             self.line(depth, "}")
         elif name == "environment":
             self.open(depth, "environment")
@@ -219,7 +230,7 @@ class Writer:
         if not isinstance(kind, str):
             raise model_error("an agent needs a 'type'")
         if "argument" in agent:
-            self.line(depth, f"agent {{ {kind} {render_value(agent['argument'])} }}")
+            self.line(depth, f"agent {{ {command(kind, [render_value(agent['argument'])])} }}")
         elif "arguments" in agent:
             self.open(depth, "agent")
             self.closure_map(depth + 1, kind, agent["arguments"])
@@ -236,7 +247,7 @@ class Writer:
             if isinstance(value, list):
                 self.closure_map(depth + 1, entry["key"], value)
             else:
-                self.line(depth + 1, f"{entry['key']} {render_value(value)}")
+                self.line(depth + 1, command(entry["key"], [render_value(value)]))
         self.line(depth, "}")
 
     # -- environment, method calls --------------------------------------------------
@@ -302,8 +313,7 @@ class Writer:
         self.open(depth, "axis")
         self.line(depth + 1, f"name {quote(axis['name'])}")
         keyword = "notValues" if axis.get("inverse") else "values"
-        values = ", ".join(render_value(v) for v in axis["values"])
-        self.line(depth + 1, f"{keyword} {values}")
+        self.line(depth + 1, command(keyword, [render_value(v) for v in axis["values"]]))
         self.line(depth, "}")
 
     def steps_section(self, depth: int, section: JSON) -> None:
@@ -377,11 +387,7 @@ class Writer:
 
         if block:
             return f"{name}({', '.join(rendered)})" if rendered else name
-        if not rendered:
-            return f"{name}()"
-        if _COMMAND_START.match(rendered[0]):
-            return f"{name} {', '.join(rendered)}"
-        return f"{name}({', '.join(rendered)})"
+        return command(name, rendered)
 
     def argument(self, argument: JSON) -> str:
         if "key" in argument:
@@ -439,7 +445,7 @@ class Writer:
                     self.line(depth + 2, self.method_call(call))
                 self.line(depth + 1, "}")
             else:
-                self.line(depth + 1, f"{field} {render_value(input_[field])}")
+                self.line(depth + 1, command(field, [render_value(input_[field])]))
         self.line(depth, "}")
 
 
@@ -491,5 +497,24 @@ def _is_default_branch(branches: Any) -> bool:
     )
 
 
+MAX_MODEL_DEPTH = 200
+
+
+def model_too_deep(model: Any) -> bool:
+    """Whether the JSON nests deeper than any pipeline could (checked without recursion)."""
+    stack: list[tuple[Any, int]] = [(model, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_MODEL_DEPTH:
+            return True
+        if isinstance(node, dict):
+            stack.extend((child, depth + 1) for child in node.values())
+        elif isinstance(node, list):
+            stack.extend((child, depth + 1) for child in node)
+    return False
+
+
 def write_jenkinsfile(model: JSON) -> str:
+    if model_too_deep(model):
+        raise model_error(f"the model nests deeper than {MAX_MODEL_DEPTH} levels")
     return Writer().document(model)
