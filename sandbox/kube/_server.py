@@ -579,12 +579,14 @@ class ApiServer:
 
 
 def _scale_of(rt: ResourceType, obj: Obj) -> Obj:
-    """The autoscaling/v1 Scale view of a scalable object."""
+    """The autoscaling/v1 Scale view of a scalable object. Built-in kinds derive the selector
+    from `spec.selector`; custom resources read the CRD's labelSelectorPath (`.status.selector`
+    for Rollouts)."""
     meta = obj["metadata"]
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    selector = status.get("selector", "")
+    selector = "" if rt.builtin else str(status.get("selector", ""))
     match_labels = (spec.get("selector") or {}).get("matchLabels") or {}
-    if not selector and match_labels:
+    if rt.builtin and match_labels:
         selector = ",".join(f"{k}={v}" for k, v in sorted(match_labels.items()))
     return {
         "kind": "Scale",

@@ -80,3 +80,17 @@ async def test_scale_subresource_reads_and_sets_replicas(apps: aclient.AppsV1Api
     fetched = await apps.read_namespaced_deployment("web", "default")
     assert scale.spec.replicas == 2 and scale.status.selector == "app=web"
     assert fetched.spec.replicas == 4
+
+
+async def test_rollout_scale_uses_the_crd_selector_path(
+    custom: aclient.CustomObjectsApi,
+) -> None:
+    await custom.create_namespaced_custom_object(*ROLLOUTS, rollout("r", replicas=2))
+    await custom.patch_namespaced_custom_object_status(
+        *ROLLOUTS, "r", {"status": {"selector": "app=r", "replicas": 2}}, _content_type=MERGE
+    )
+    scale = await custom.patch_namespaced_custom_object_scale(
+        *ROLLOUTS, "r", {"spec": {"replicas": 5}}, _content_type=MERGE
+    )
+    assert scale["kind"] == "Scale" and scale["spec"]["replicas"] == 5
+    assert scale["status"] == {"replicas": 2, "selector": "app=r"}
