@@ -147,6 +147,11 @@ RULES: dict[str, Rule] = {
     f"{PIPELINE}.Management/ListPodTemplates": _signed_in(),
     f"{PIPELINE}.Management/ListJenkinsNodeLabels": _signed_in(),
     f"{PIPELINE}.Management/Reload": _platform("platform.jenkins.manage"),
+    f"{PIPELINE}.JenkinsInstances/RegisterJenkins": _platform("platform.jenkins.manage"),
+    f"{PIPELINE}.JenkinsInstances/ListJenkins": _platform("platform.jenkins.manage"),
+    f"{PIPELINE}.JenkinsInstances/RemoveJenkins": _platform("platform.jenkins.manage"),
+    f"{PIPELINE}.JenkinsInstances/SetWorkspaceJenkins": _platform("platform.jenkins.manage"),
+    f"{PIPELINE}.RunQuotas/SetWorkspaceQuota": _platform("platform.workspace.manage"),
     # Global templates
     f"{PIPELINE}.Pipelines/ListGlobalTemplates": _signed_in(),
     f"{PIPELINE}.Pipelines/GetGlobalTemplate": _signed_in(),
