@@ -1,0 +1,1 @@
+"""Benchmark of the Jenkinsfile converter: ``python -m bench.converter``."""
