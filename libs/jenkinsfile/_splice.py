@@ -34,7 +34,6 @@ from libs.jenkinsfile._parser import Block, Call, Statement
 from libs.jenkinsfile._reader import EXTENSION, Reader
 from libs.jenkinsfile._writer import (
     INDENT,
-    MATRIX_ORDER,
     PIPELINE_ORDER,
     STAGE_ORDER,
     Writer,
@@ -431,4 +430,4 @@ def _environment_renderer(entry: JSON) -> Callable[[Writer], None]:
     return lambda w: w.line(0, w.environment_entry(entry))
 
 
-__all__ = ["MATRIX_ORDER", "Splicer"]
+__all__ = ["Splicer"]
