@@ -414,7 +414,9 @@ def _peer(scope: Scope) -> str:
 
 
 def _log_call(scope: Scope, method: str, status: int, seconds: float) -> None:
-    logger.info(
+    # Debug only: the server's observability interceptor writes the one info line per call
+    # (method, code, duration, user, request id) for REST and gRPC alike.
+    logger.debug(
         "%s %s -> %s %d (%.1f ms)", scope["method"], scope["path"], method, status, seconds * 1e3
     )
 
