@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,7 @@ from libs.common.errors import (
 logger = logging.getLogger(__name__)
 
 KubeconfigLoader = Callable[[str], Awaitable[str]]
+REACHABILITY_TTL = 5.0
 
 
 def translate(cluster: str, error: Exception) -> WorkbenchError:
@@ -70,6 +72,7 @@ class ClusterClients:
     def __init__(self, loader: KubeconfigLoader) -> None:
         self._loader = loader
         self._clients: dict[str, k8s.ApiClient] = {}
+        self._reachable: dict[str, tuple[float, bool]] = {}
         self._lock = asyncio.Lock()
 
     async def api(self, cluster: str) -> k8s.ApiClient:
@@ -90,6 +93,23 @@ class ClusterClients:
     async def core(self, cluster: str) -> k8s.CoreV1Api:
         return k8s.CoreV1Api(await self.api(cluster))
 
+    async def reachable(self, cluster: str, *, probe_seconds: float = 2.0) -> bool:
+        """Whether `cluster` answers its version endpoint now; remembered for a few seconds."""
+        now = time.monotonic()
+        known = self._reachable.get(cluster)
+        if known is not None and now - known[0] < REACHABILITY_TTL:
+            return known[1]
+
+        try:
+            version = k8s.VersionApi(await self.api(cluster))
+            await version.get_code(_request_timeout=probe_seconds)
+            answer = True
+        except Exception:  # any failure at all means "not running" to the caller
+            logger.info("cluster %s did not answer its version endpoint", cluster)
+            answer = False
+        self._reachable[cluster] = (now, answer)
+        return answer
+
     async def call(self, cluster: str, operation: Callable[[], Awaitable[Any]]) -> Any:
         """Run one call against `cluster`, translating its failure."""
         try:
@@ -100,6 +120,7 @@ class ClusterClients:
             raise translate(cluster, error) from error
 
     async def forget(self, cluster: str) -> None:
+        self._reachable.pop(cluster, None)
         found = self._clients.pop(cluster, None)
         if found is not None:
             await found.close()

@@ -72,6 +72,11 @@ class CoreService(core_pb2_grpc.CoreServicer):
         self._devops = devops
         self._clusters = clusters
 
+    async def _status(self, cluster: str) -> core_pb2.ClusterStatus.ValueType:
+        if await self._clusters.reachable(cluster):
+            return core_pb2.CLUSTER_STATUS_RUNNING
+        return core_pb2.CLUSTER_STATUS_NOT_RUNNING
+
     async def _bindings(self, workspace_id: int, cluster: str = "") -> list[sdk.Binding]:
         answer = await self._devops.call(
             self._devops.tenancy.ListBindings,
@@ -145,7 +150,7 @@ class CoreService(core_pb2_grpc.CoreServicer):
                 core_pb2.DeploymentTarget(
                     cluster=cluster,
                     namespaces=sorted(spaces),
-                    status=core_pb2.CLUSTER_STATUS_RUNNING,
+                    status=await self._status(cluster),
                     alias_name=cluster,
                 )
                 for cluster, spaces in sorted(by_cluster.items())
@@ -165,7 +170,7 @@ class CoreService(core_pb2_grpc.CoreServicer):
                 name=c.name,
                 alias_name=c.name,
                 created_at=c.created_at,
-                status=core_pb2.CLUSTER_STATUS_RUNNING,
+                status=await self._status(c.name),
             )
             for c in registered.items
             if c.name in bound

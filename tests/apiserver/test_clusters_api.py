@@ -187,3 +187,26 @@ async def test_unbinding_hides_the_namespace_from_the_workspace(
 
     assert removed.status_code == 200
     assert bound.json()["items"] == []
+
+
+async def test_cluster_status_reflects_whether_it_answers(
+    stack: Stack, member_cluster: Any
+) -> None:
+    await register(stack, member_cluster)
+    workspace_id = await workspace_with_member(stack, "vic", "workspace-viewer")
+    member_cluster.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}})
+    await stack.http.post(
+        f"{MGMT}/workspaces/{workspace_id}/bindings",
+        json={"cluster": "member-1", "namespace": "shop"},
+        headers=stack.auth("admin"),
+    )
+
+    running = await stack.http.get(f"{WS}/{workspace_id}/clusters", headers=stack.auth("vic"))
+    await member_cluster.stop()
+    await stack.api.clusters.forget("member-1")
+    stopped = await stack.http.get(
+        f"{MGMT}/workspaces/{workspace_id}/deploytargets", headers=stack.auth("vic")
+    )
+
+    assert running.json()["items"][0]["status"] == "CLUSTER_STATUS_RUNNING"
+    assert stopped.json()["items"][0]["status"] == "CLUSTER_STATUS_NOT_RUNNING"
