@@ -222,10 +222,12 @@ async def main(args: argparse.Namespace) -> None:
             clock = Clock(arrived=clock.arrived)  # the receiver keeps writing to `arrived`
             clock.arrived.clear()
 
+            cpu_before = _cpu_seconds(process.pid)
             started = time.perf_counter()
             posting = await drive(port, args.builds, args.concurrency, clock)
             await _drained(port, clock, external=external)
             forwarding = time.perf_counter() - started
+            proxy_cpu = _cpu_seconds(process.pid) - cpu_before
             metrics = await scrape(port)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -244,6 +246,7 @@ async def main(args: argparse.Namespace) -> None:
         print(f"   post->receiver p50 {statistics.median(e2e):.2f} ms  "
               f"p99 {percentile(e2e, 0.99):.2f} ms", end="")  # fmt: skip
     print()
+    print(f"proxy CPU {proxy_cpu * 1e6 / total:.0f} µs per event (user + system, all threads)")
     failures = {
         name: value
         for name, value in metrics.items()
@@ -259,6 +262,12 @@ async def _drained(port: int, clock: Clock, *, external: bool) -> None:
         if arrived and (await scrape(port)).get(f"{PREFIX}_queue_depth", 1) == 0:
             return
         await asyncio.sleep(0.01)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:

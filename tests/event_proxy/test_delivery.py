@@ -201,4 +201,4 @@ async def test_the_rate_limit_spaces_deliveries(
 
     elapsed = delivered[-1].at - started
     assert elapsed >= 1.8  # 5 at once, then 95 at 50 a second
-    assert elapsed < 3.0
+    assert elapsed < 4.5  # and not throttled far below the rate
