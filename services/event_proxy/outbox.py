@@ -317,7 +317,7 @@ class Outbox:
                 now,
                 forget_before,
             )
-        except (sqlite3.Error, OSError) as exc:
+        except Exception as exc:  # disk full, I/O error, or a bug: fail the posts, keep running
             logger.exception("outbox commit of %d events failed", len(appends))
             for append in appends:
                 if not append.done.done():

@@ -139,3 +139,20 @@ async def test_health_and_readiness_answer(
         async with http.get(f"http://127.0.0.1:{proxy.port}{path}") as response:
             assert response.status == 200
             assert json.loads(await response.read()) == body
+
+
+async def test_a_failing_disk_is_503_not_500(
+    make_proxy: ProxyFactory, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    proxy = await make_proxy()
+
+    def disk_error(*args: object) -> list[bool]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(proxy.outbox._db, "commit", disk_error)
+    status, answer = await post(http, proxy, run_event("build", 1, "run.started"))
+    monkeypatch.undo()
+    after = await post(http, proxy, run_event("build", 1, "run.completed"))
+
+    assert (status, answer) == (503, {"error": "the outbox cannot store events right now"})
+    assert after[0] == 200
