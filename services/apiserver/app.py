@@ -8,15 +8,12 @@ the rule table. The REST side is the generic gateway of `libs.transcoding`, whic
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import grpc
-import uvicorn
 from amamba.core.v1alpha1 import (
     core_pb2,
     core_pb2_grpc,
@@ -31,6 +28,7 @@ from workbench_sdk.devops.v1 import tenancy_pb2 as sdk
 
 from libs.auth.tokens import TokenVerifier
 from libs.common.config import Settings
+from libs.common.http_server import BackgroundHttp
 from libs.devops_client import DevopsClient
 from libs.kube.clusters import ClusterClients
 from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
@@ -87,8 +85,9 @@ class ApiServer:
             ),
         ]
         self._grpc = create_server(self.interceptors)
-        self._http: uvicorn.Server | None = None
-        self._http_task: asyncio.Task[None] | None = None
+        self._http = BackgroundHttp(
+            self.rest_app(), settings.bind_host, settings.apiserver_http_port
+        )
         self.grpc_port = 0
         self.http_port = 0
 
@@ -131,28 +130,12 @@ class ApiServer:
         self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.apiserver_grpc_port}")
         await self._grpc.start()
 
-        config = uvicorn.Config(
-            self.rest_app(),
-            host=host,
-            port=self.settings.apiserver_http_port,
-            log_config=None,
-            access_log=False,
-        )
-        self._http = uvicorn.Server(config)
-        self._http_task = asyncio.create_task(self._http.serve())
-        while not self._http.started:
-            if self._http_task.done():
-                self._http_task.result()
-            await asyncio.sleep(0.01)
-        self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+        self.http_port = await self._http.start()
         logger.info("apiserver serving gRPC on %s, REST on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
         await self._grpc.stop(grace=1)
-        if self._http is not None and self._http_task is not None:
-            self._http.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._http_task
+        await self._http.stop()
         await self.clusters.close()
         await self.devops.close()
 

@@ -8,16 +8,14 @@ then the ports open, so a ready server is a working one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
-import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from workbench_sdk.devops.v1 import tenancy_pb2, tenancy_pb2_grpc
 
 from libs.common.config import Settings
+from libs.common.http_server import BackgroundHttp
 from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
 from libs.rpc.internal import InternalTokenInterceptor
 from libs.rpc.server import add_health_and_reflection, create_server
@@ -71,8 +69,7 @@ class DevopsServer:
                 InternalTokenInterceptor(settings.internal_token),
             ]
         )
-        self._http: uvicorn.Server | None = None
-        self._http_task: asyncio.Task[None] | None = None
+        self._http = BackgroundHttp(http_app(), settings.bind_host, settings.devops_http_port)
         self.grpc_port = 0
         self.http_port = 0
 
@@ -90,24 +87,12 @@ class DevopsServer:
         self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.devops_grpc_port}")
         await self._grpc.start()
 
-        config = uvicorn.Config(
-            http_app(), host=host, port=self.settings.devops_http_port, log_config=None
-        )
-        self._http = uvicorn.Server(config)
-        self._http_task = asyncio.create_task(self._http.serve())
-        while not self._http.started:
-            if self._http_task.done():
-                self._http_task.result()
-            await asyncio.sleep(0.01)
-        self.http_port = self._http.servers[0].sockets[0].getsockname()[1]
+        self.http_port = await self._http.start()
         logger.info("devops-server serving gRPC on %s, HTTP on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
         await self._grpc.stop(grace=1)
-        if self._http is not None and self._http_task is not None:
-            self._http.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._http_task
+        await self._http.stop()
         await self._feed.stop()
         await self._engine.dispose()
 

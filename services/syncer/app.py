@@ -7,15 +7,13 @@ docs/development.md, "What is built").
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
-import uvicorn
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.common.config import Settings
+from libs.common.http_server import BackgroundHttp
 
 logger = logging.getLogger(__name__)
 
@@ -39,26 +37,15 @@ def http_app() -> FastAPI:
 class Syncer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._http: uvicorn.Server | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._http = BackgroundHttp(http_app(), settings.bind_host, settings.syncer_http_port)
+        self.http_port = 0
 
     async def start(self) -> None:
-        config = uvicorn.Config(
-            http_app(),
-            host=self.settings.bind_host,
-            port=self.settings.syncer_http_port,
-            log_config=None,
-        )
-        self._http = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._http.serve())
-        logger.info("syncer serving HTTP on %s", self.settings.syncer_http_port)
+        self.http_port = await self._http.start()
+        logger.info("syncer serving HTTP on %s", self.http_port)
 
     async def wait(self) -> None:
-        if self._task is not None:
-            await self._task
+        await self._http.wait()
 
     async def stop(self) -> None:
-        if self._http is not None and self._task is not None:
-            self._http.should_exit = True
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._http.stop()
