@@ -1,0 +1,193 @@
+"""LeaderElector against the Kubernetes stand-in: one leader, handover on release and on a
+crash, and a 409 on renew handled by reading again."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from kubernetes_asyncio import client as aclient
+
+from libs.controller import LeaderElector
+from sandbox.kube import KubeStandIn
+
+NAMESPACE = "kube-system"
+LEASE = "workbench-syncer"
+
+
+def elector(api: aclient.ApiClient, identity: str) -> LeaderElector:
+    return LeaderElector(
+        api,
+        NAMESPACE,
+        LEASE,
+        identity,
+        lease_seconds=2,
+        renew_seconds=0.3,
+        retry_seconds=0.1,
+        renew_deadline=1.5,
+    )
+
+
+@asynccontextmanager
+async def campaigning(candidate: LeaderElector) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(candidate.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def spec(cluster: KubeStandIn) -> dict[str, object]:
+    lease = cluster.get_object("coordination.k8s.io/v1", "Lease", LEASE, NAMESPACE)
+    assert lease is not None
+    return dict(lease["spec"])
+
+
+async def test_one_of_two_electors_leads(
+    api: aclient.ApiClient, control_plane: KubeStandIn, metric: Callable[..., float]
+) -> None:
+    first, second = elector(api, "first"), elector(api, "second")
+    async with campaigning(first), campaigning(second):
+        await asyncio.wait_for(
+            asyncio.wait(
+                [
+                    asyncio.create_task(first.wait_leading()),
+                    asyncio.create_task(second.wait_leading()),
+                ],
+                return_when=asyncio.FIRST_COMPLETED,
+            ),
+            3,
+        )
+        await asyncio.sleep(0.8)  # several renewals and retries
+        assert first.is_leader != second.is_leader
+        leader = first if first.is_leader else second
+        lease = spec(control_plane)
+        assert lease["holderIdentity"] == leader.identity
+        assert lease["leaseDurationSeconds"] == 2
+        assert str(lease["renewTime"]).endswith("Z")
+        assert metric("workbench_controller_leader", identity=leader.identity) == 1
+        follower = second if leader is first else first
+        assert metric("workbench_controller_leader", identity=follower.identity) == 0
+
+
+async def test_release_hands_over_at_once(
+    api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    first, second = elector(api, "first"), elector(api, "second")
+    first_task = asyncio.create_task(first.run())
+    await asyncio.wait_for(first.wait_leading(), 3)
+
+    async with campaigning(second):
+        await asyncio.sleep(0.3)
+        assert not second.is_leader
+
+        first_task.cancel()
+        await asyncio.gather(first_task, return_exceptions=True)
+        await first.release()
+        assert spec(control_plane).get("holderIdentity") is None
+
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(second.wait_leading(), 3)
+        assert asyncio.get_running_loop().time() - started < 1  # well before the 2 s lease
+        assert spec(control_plane)["leaseTransitions"] == 1
+
+
+async def test_killed_leader_is_replaced_after_the_lease_expires(
+    api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    first, second = elector(api, "first"), elector(api, "second")
+    first_task = asyncio.create_task(first.run())
+    await asyncio.wait_for(first.wait_leading(), 3)
+
+    async with campaigning(second):
+        first_task.cancel()  # a crash: no release
+        await asyncio.gather(first_task, return_exceptions=True)
+        assert spec(control_plane)["holderIdentity"] == "first"
+
+        started = asyncio.get_running_loop().time()
+        await asyncio.wait_for(second.wait_leading(), 5)
+        waited = asyncio.get_running_loop().time() - started
+        assert 1.0 < waited < 3.5
+        lease = spec(control_plane)
+        assert lease["holderIdentity"] == "second"
+        assert lease["leaseTransitions"] == 1
+
+
+async def test_conflict_on_renew_rereads_and_keeps_leading(
+    api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    only = elector(api, "only")
+    assert await only.try_acquire_or_renew()
+
+    control_plane.fail_next_write(409)
+    assert await only.try_acquire_or_renew()  # a failed renewal within the deadline
+    writes = control_plane.total_writes
+    assert await only.try_acquire_or_renew()
+    assert control_plane.total_writes == writes + 1
+    assert spec(control_plane)["holderIdentity"] == "only"
+
+
+async def test_conflicts_while_running_do_not_stop_the_elector(
+    api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    only = elector(api, "only")
+    started: list[bool] = []
+    stopped: list[bool] = []
+
+    async def lead() -> None:
+        started.append(True)
+        await asyncio.sleep(3600)
+
+    async def step_down() -> None:
+        stopped.append(True)
+
+    task = asyncio.create_task(only.run(lead, step_down))
+    try:
+        await asyncio.wait_for(only.wait_leading(), 3)
+        control_plane.fail_next_write(409, times=2)
+        await asyncio.sleep(1.0)
+        assert not task.done()
+        assert only.is_leader
+        assert started == [True]
+        assert stopped == []
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    assert stopped == [True]  # stopping the campaign stops the leader's work
+
+
+async def test_losing_the_lease_cancels_the_leaders_work(
+    api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    only = elector(api, "only")
+    work_cancelled = asyncio.Event()
+    stopped: list[bool] = []
+
+    async def lead() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            work_cancelled.set()
+            raise
+
+    async def step_down() -> None:
+        stopped.append(True)
+
+    task = asyncio.create_task(only.run(lead, step_down))
+    try:
+        await asyncio.wait_for(only.wait_leading(), 3)
+        lease = control_plane.get_object("coordination.k8s.io/v1", "Lease", LEASE, NAMESPACE)
+        assert lease is not None
+        lease["spec"]["holderIdentity"] = "intruder"
+        lease["spec"]["renewTime"] = "2999-01-01T00:00:00.000000Z"
+        control_plane.seed(lease)
+
+        await asyncio.wait_for(work_cancelled.wait(), 3)
+        assert not only.is_leader
+        assert stopped == [True]
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
