@@ -256,8 +256,8 @@ class JenkinsClient:
         return list(data.get("stages") or [])
 
     async def pending_inputs(self, path: ItemPath, number: int) -> list[dict[str, Any]]:
-        response = await self._send("GET", f"{run_url(path, number)}wfapi/pendingInputActions")
-        return cast(list[dict[str, Any]], response.json() or [])
+        url = f"{run_url(path, number)}wfapi/pendingInputActions"
+        return cast(list[dict[str, Any]], await self._decoded("GET", url) or [])
 
     async def submit_input(self, path: ItemPath, number: int, input_id: str, proceed: bool) -> None:
         action = "proceedEmpty" if proceed else "abort"
@@ -266,13 +266,12 @@ class JenkinsClient:
     # Blue Ocean.
 
     async def nodes(self, path: ItemPath, number: int) -> list[dict[str, Any]]:
-        response = await self._send("GET", f"{blue_run_url(path, number)}nodes/")
-        return cast(list[dict[str, Any]], response.json())
+        url = f"{blue_run_url(path, number)}nodes/"
+        return cast(list[dict[str, Any]], await self._decoded("GET", url))
 
     async def steps(self, path: ItemPath, number: int, node_id: str) -> list[dict[str, Any]]:
         url = f"{blue_run_url(path, number)}nodes/{segment(node_id)}/steps/"
-        response = await self._send("GET", url)
-        return cast(list[dict[str, Any]], response.json())
+        return cast(list[dict[str, Any]], await self._decoded("GET", url))
 
     async def step_log(self, path: ItemPath, number: int, step_id: str, start: int = 0) -> LogChunk:
         url = f"{blue_run_url(path, number)}steps/{segment(step_id)}/log/"
@@ -337,10 +336,10 @@ class JenkinsClient:
 
     async def casc_check(self, yaml: str) -> list[dict[str, Any]]:
         """The problems CasC finds in a document (`line`, `message`); empty when valid."""
-        response = await self._send(
+        problems = await self._decoded(
             "POST", "configuration-as-code/check", content=yaml.encode("utf-8"), accept={400}
         )
-        return cast(list[dict[str, Any]], response.json() or [])
+        return cast(list[dict[str, Any]], problems or [])
 
     async def casc_apply(self, yaml: str) -> None:
         await self._send("POST", "configuration-as-code/apply", content=yaml.encode("utf-8"))
@@ -376,8 +375,20 @@ class JenkinsClient:
 
     async def _json(self, path: str, *, tree: str | None = None) -> dict[str, Any]:
         params = {} if tree is None else {"tree": tree}
-        response = await self._send("GET", path, params=params)
-        return cast(dict[str, Any], response.json())
+        data = await self._decoded("GET", path, params=params)
+        if not isinstance(data, dict):
+            raise JenkinsError(f"Jenkins answered GET /{path} with JSON that is not an object")
+        return data
+
+    async def _decoded(self, method: str, path: str, **options: Any) -> Any:
+        """The JSON body of a request's answer."""
+        response = await self._send(method, path, **options)
+
+        try:
+            return response.json()
+        except ValueError as exc:
+            message = f"Jenkins answered {method} /{path} with something that is not JSON"
+            raise JenkinsError(message, status=response.status_code) from exc
 
     async def _send(
         self,

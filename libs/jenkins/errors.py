@@ -12,10 +12,12 @@ maps it without knowing about Jenkins. Note the choice for 401/403: Workbench ta
 with its own service credentials, so a refusal means Workbench is misconfigured; the end user
 cannot fix that, hence UNAVAILABLE and not UNAUTHENTICATED/PERMISSION_DENIED.
 
-`translate` is the only function that builds these errors, from either an `httpx` transport
-error or an unsuccessful response; the client raises what it returns with the original error
-chained as `__cause__`. Messages name the method and path (never the query string, which
-may carry build parameters, and never the credentials).
+`translate` is the only function that turns an HTTP outcome (an `httpx` transport error or
+an unsuccessful response) into one of these; the client raises what it returns with the
+original error chained as `__cause__`. The client raises a few by hand for answers that are
+well-formed HTTP but make no sense (JSON expected and not sent, no queue item in `Location`).
+Messages name the method and path: never the query string (it may carry build parameters),
+never the credentials.
 """
 
 from __future__ import annotations
@@ -81,6 +83,15 @@ _BY_STATUS: dict[int, type[JenkinsError]] = {
     504: JenkinsUnreachable,
 }
 
+# Transport errors that mean "Jenkins (or the way to it) is down"; any other httpx error
+# (a decoding error, an unsupported protocol, ...) is a plain JenkinsError: retrying won't help.
+_UNREACHABLE: tuple[type[httpx.HTTPError], ...] = (
+    httpx.NetworkError,
+    httpx.TimeoutException,
+    httpx.ProxyError,
+    httpx.RemoteProtocolError,
+)
+
 _DETAIL_LIMIT = 200
 
 
@@ -93,7 +104,9 @@ def translate(method: str, path: str, outcome: httpx.Response | httpx.HTTPError)
 
     if isinstance(outcome, httpx.HTTPError):
         kind = type(outcome).__name__
-        return JenkinsUnreachable(f"cannot reach Jenkins for {where} ({kind}); is it running?")
+        if isinstance(outcome, _UNREACHABLE):
+            return JenkinsUnreachable(f"cannot reach Jenkins for {where} ({kind}); is it running?")
+        return JenkinsError(f"talking to Jenkins failed for {where} ({kind})")
 
     status = outcome.status_code
     detail = _detail(outcome)
