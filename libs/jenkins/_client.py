@@ -121,11 +121,7 @@ class JenkinsClient:
     # Items: folders and jobs.
 
     async def item_exists(self, path: ItemPath) -> bool:
-        try:
-            await self._send("GET", f"{job_url(path)}api/json", params={"tree": "name"})
-        except JenkinsNotFound:
-            return False
-        return True
+        return await self._item_class(path) is not None
 
     async def ensure_folder(self, path: ItemPath) -> None:
         """Create the folder, and any missing folder above it; existing ones are kept."""
@@ -177,7 +173,7 @@ class JenkinsClient:
         return response.text
 
     async def rename_job(self, path: ItemPath, new_name: str) -> None:
-        names((new_name,))
+        names((new_name,))  # refuses "", "." and ".." before Jenkins sees them
         await self._send("POST", f"{job_url(path)}doRename", params={"newName": new_name})
 
     async def enable_job(self, path: ItemPath) -> None:
@@ -476,6 +472,7 @@ def _chunk(response: httpx.Response, start: int) -> LogChunk:
     size = response.headers.get("X-Text-Size")
     next_start = int(size) if size is not None else start + len(response.content)
     more = response.headers.get("X-More-Data", "").lower() == "true"
+    # Offsets are bytes; Jenkins writes whole lines, so a chunk does not end inside a character.
     return LogChunk(response.text, next_start, more)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import httpx
 import pytest
@@ -126,8 +127,8 @@ async def test_casc_apply_then_check_accepts_a_valid_document(
     assert standin.jenkins.settings.system_message == "managed by Workbench"
 
 
-async def test_casc_reload_rereads_the_source(tmp_path: object) -> None:
-    source = tmp_path / "jenkins.yaml"  # type: ignore[operator]
+async def test_casc_reload_rereads_the_source(tmp_path: Path) -> None:
+    source = tmp_path / "jenkins.yaml"
     source.write_text("jenkins:\n  systemMessage: before\n")
     standin = JenkinsStandIn(time_scale=500, casc_path=source)
     await standin.start()
