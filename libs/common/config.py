@@ -60,6 +60,9 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 4 * 1024 * 1024
 
+    control_plane_kubeconfig: Path | None = None
+    argocd_namespace: str = "argocd"
+
     def with_sandbox_secrets(self) -> Settings:
         """Fill unset secrets from the state directory's secrets file (sandbox mode only)."""
         if not self.sandbox:

@@ -129,6 +129,9 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
                 await context.abort(error.code, error.message)
             if isinstance(error, AbortError | grpc.RpcError) or not isinstance(error, Exception):
                 raise error
+            if isinstance(error, NotImplementedError):
+                # The generated servicer base class answers every method nobody wrote so.
+                await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
             logger.error("unexpected error in %s", method, exc_info=error)
             await context.abort(
                 grpc.StatusCode.INTERNAL, f"internal error (request id {log.request_id.get()})"

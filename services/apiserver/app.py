@@ -22,6 +22,17 @@ from amamba.core.v1alpha1 import (
     tenancy_pb2,
     tenancy_pb2_grpc,
 )
+from amamba.credential.v1alpha1 import credentials_pb2, credentials_pb2_grpc
+from amamba.pipeline.v1alpha1 import (
+    global_build_parameter_pb2,
+    global_build_parameter_pb2_grpc,
+    jenkins_instances_pb2,
+    jenkins_instances_pb2_grpc,
+    pipelines_pb2,
+    pipelines_pb2_grpc,
+)
+from amamba.pipeline.v1alpha1 import management_pb2 as pipeline_management_pb2
+from amamba.pipeline.v1alpha1 import management_pb2_grpc as pipeline_management_pb2_grpc
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from workbench_sdk.devops.v1 import tenancy_pb2 as sdk
@@ -36,6 +47,15 @@ from libs.rpc.server import add_health_and_reflection, create_server
 from libs.transcoding import Gateway, handlers_from_servicer
 from services.apiserver.auth import AuthInterceptor
 from services.apiserver.core import CoreService, ManagementService, TenancyService
+from services.apiserver.credentials import CredentialsService
+from services.apiserver.pipelines import (
+    Deps,
+    GlobalBuildParameterService,
+    JenkinsInstancesService,
+    JenkinsManagementService,
+    PipelinesService,
+    RunQuotasService,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +103,7 @@ class ApiServer:
                 tenancy_pb2_grpc.add_TenancyServicer_to_server,
                 TenancyService(self.devops, self.clusters),
             ),
+            *self._pipeline_registrations(Deps(settings, self.devops, self.clusters)),
         ]
         self._grpc = create_server(self.interceptors)
         self._http = BackgroundHttp(
@@ -90,6 +111,43 @@ class ApiServer:
         )
         self.grpc_port = 0
         self.http_port = 0
+
+    @staticmethod
+    def _pipeline_registrations(deps: Deps) -> list[Registration]:
+        # TODO: remove each `type: ignore[abstract]` as its servicer's methods are written;
+        # until then the generated base class answers the missing ones with UNIMPLEMENTED.
+        return [
+            Registration(
+                _full_name(pipelines_pb2, "Pipelines"),
+                pipelines_pb2_grpc.add_PipelinesServicer_to_server,
+                PipelinesService(deps),  # type: ignore[abstract]
+            ),
+            Registration(
+                _full_name(global_build_parameter_pb2, "GlobalBuildParameter"),
+                global_build_parameter_pb2_grpc.add_GlobalBuildParameterServicer_to_server,
+                GlobalBuildParameterService(deps),  # type: ignore[abstract]
+            ),
+            Registration(
+                _full_name(pipeline_management_pb2, "Management"),
+                pipeline_management_pb2_grpc.add_ManagementServicer_to_server,
+                JenkinsManagementService(deps),  # type: ignore[abstract]
+            ),
+            Registration(
+                _full_name(jenkins_instances_pb2, "JenkinsInstances"),
+                jenkins_instances_pb2_grpc.add_JenkinsInstancesServicer_to_server,
+                JenkinsInstancesService(deps),  # type: ignore[abstract]
+            ),
+            Registration(
+                _full_name(jenkins_instances_pb2, "RunQuotas"),
+                jenkins_instances_pb2_grpc.add_RunQuotasServicer_to_server,
+                RunQuotasService(deps),  # type: ignore[abstract]
+            ),
+            Registration(
+                _full_name(credentials_pb2, "Credentials"),
+                credentials_pb2_grpc.add_CredentialsServicer_to_server,
+                CredentialsService(deps),  # type: ignore[abstract]
+            ),
+        ]
 
     async def _kubeconfig(self, cluster: str) -> str:
         access = await self.devops.call(

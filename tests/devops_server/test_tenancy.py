@@ -250,3 +250,8 @@ async def test_watch_resumes_after_the_given_revision(client: DevopsClient) -> N
 
     assert following.key != first.key
     assert following.revision > first.revision
+
+
+async def test_settings_with_a_nul_character_are_invalid(client: DevopsClient) -> None:
+    with pytest.raises(InvalidArgument, match="NUL"):
+        await client.call(client.tenancy.UpdateSettings, pb.Settings(json='{"name": "a\\u0000"}'))

@@ -258,7 +258,8 @@ class TenancyStore:
         return dict(row.value) if row is not None else dict(DEFAULT_SETTINGS)
 
     async def update_settings(self, value: dict[str, Any]) -> dict[str, Any]:
-        json.dumps(value)  # must be JSON
+        if "\\u0000" in json.dumps(value):
+            raise InvalidArgument("settings: text must not contain NUL characters")
         async with self._sessions.begin() as session:
             statement = insert(Setting).values(name="platform", value=value)
             await session.execute(
