@@ -135,12 +135,12 @@ class ApiServer:
             Registration(
                 _full_name(jenkins_instances_pb2, "JenkinsInstances"),
                 jenkins_instances_pb2_grpc.add_JenkinsInstancesServicer_to_server,
-                JenkinsInstancesService(deps),  # type: ignore[abstract]
+                JenkinsInstancesService(deps),
             ),
             Registration(
                 _full_name(jenkins_instances_pb2, "RunQuotas"),
                 jenkins_instances_pb2_grpc.add_RunQuotasServicer_to_server,
-                RunQuotasService(deps),  # type: ignore[abstract]
+                RunQuotasService(deps),
             ),
             Registration(
                 _full_name(credentials_pb2, "Credentials"),

@@ -12,13 +12,15 @@ import logging
 
 from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from workbench_sdk.devops.v1 import tenancy_pb2, tenancy_pb2_grpc
+from workbench_sdk.devops.v1 import jenkins_pb2, jenkins_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
 
 from libs.common.config import Settings
 from libs.common.http_server import BackgroundHttp
 from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
 from libs.rpc.internal import InternalTokenInterceptor
 from libs.rpc.server import add_health_and_reflection, create_server
+from services.devops_server.ci.instances import InstanceStore, JenkinsPool
+from services.devops_server.ci.instances_service import JenkinsInstancesService
 from services.devops_server.crypto import SecretBox
 from services.devops_server.store.engine import create_engine, migrate, sessions
 from services.devops_server.tenancy.service import TenancyService
@@ -60,7 +62,11 @@ class DevopsServer:
         self.settings = settings
         self._database_url = settings.database_url
         self._engine = create_engine(settings.database_url, pool_size=settings.database_pool_size)
-        self.store = TenancyStore(sessions(self._engine), SecretBox(settings.encryption_key))
+        box = SecretBox(settings.encryption_key)
+        self.sessions = sessions(self._engine)
+        self.store = TenancyStore(self.sessions, box)
+        self.instances = InstanceStore(self.sessions, box)
+        self.jenkins = JenkinsPool(self.instances)
         self._feed = ChangeFeed(self.store, settings.database_url.replace("+asyncpg", ""))
         self._grpc = create_server(
             [
@@ -80,8 +86,15 @@ class DevopsServer:
         tenancy_pb2_grpc.add_TenancyServicer_to_server(
             TenancyService(self.store, self._feed), self._grpc
         )
+        jenkins_pb2_grpc.add_JenkinsInstancesServicer_to_server(
+            JenkinsInstancesService(self.instances, self.jenkins), self._grpc
+        )
         add_health_and_reflection(
-            self._grpc, [tenancy_pb2.DESCRIPTOR.services_by_name["Tenancy"].full_name]
+            self._grpc,
+            [
+                tenancy_pb2.DESCRIPTOR.services_by_name["Tenancy"].full_name,
+                jenkins_pb2.DESCRIPTOR.services_by_name["JenkinsInstances"].full_name,
+            ],
         )
         host = self.settings.bind_host
         self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.devops_grpc_port}")
@@ -94,6 +107,7 @@ class DevopsServer:
         await self._grpc.stop(grace=1)
         await self._http.stop()
         await self._feed.stop()
+        await self.jenkins.close()
         await self._engine.dispose()
 
     async def wait(self) -> None:

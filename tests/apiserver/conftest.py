@@ -54,3 +54,13 @@ async def member_cluster() -> AsyncIterator[Any]:
     await cluster.start()
     yield cluster
     await cluster.stop()
+
+
+@pytest.fixture
+async def jenkins() -> AsyncIterator[Any]:
+    from sandbox.jenkins import JenkinsStandIn
+
+    standin = JenkinsStandIn(time_scale=100.0)
+    await standin.start()
+    yield standin
+    await standin.stop()

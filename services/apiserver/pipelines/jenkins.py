@@ -3,20 +3,67 @@ management (agents, node labels, configuration reload)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from amamba.pipeline.v1alpha1 import (
+    jenkins_instances_pb2,
     jenkins_instances_pb2_grpc,
     management_pb2_grpc,
 )
+from google.protobuf import empty_pb2
+from workbench_sdk.devops.v1 import jenkins_pb2 as sdk
 
+from libs.common import names
 from services.apiserver.pipelines.deps import UsesDeps
+
+EMPTY = empty_pb2.Empty()
 
 
 class JenkinsInstancesService(UsesDeps, jenkins_instances_pb2_grpc.JenkinsInstancesServicer):
-    pass
+    async def RegisterJenkins(
+        self, request: jenkins_instances_pb2.RegisterJenkinsRequest, context: Any
+    ) -> jenkins_instances_pb2.RegisterJenkinsResponse:
+        created = await self.devops.call(self.devops.jenkins.RegisterJenkins, request)
+        return jenkins_instances_pb2.RegisterJenkinsResponse(name=created.name)
+
+    async def ListJenkins(
+        self, request: jenkins_instances_pb2.ListJenkinsRequest, context: Any
+    ) -> jenkins_instances_pb2.ListJenkinsResponse:
+        listed: jenkins_instances_pb2.ListJenkinsResponse = await self.devops.call(
+            self.devops.jenkins.ListJenkins, EMPTY
+        )
+        return listed
+
+    async def RemoveJenkins(
+        self, request: jenkins_instances_pb2.RemoveJenkinsRequest, context: Any
+    ) -> empty_pb2.Empty:
+        name = names.dns_label("name", request.name)
+        await self.devops.call(self.devops.jenkins.RemoveJenkins, sdk.InstanceRef(name=name))
+        return EMPTY
+
+    async def SetWorkspaceJenkins(
+        self, request: jenkins_instances_pb2.SetWorkspaceJenkinsRequest, context: Any
+    ) -> empty_pb2.Empty:
+        workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        await self.devops.call(
+            self.devops.jenkins.SetWorkspaceJenkins,
+            sdk.WorkspaceJenkins(workspace_id=workspace_id, name=request.name),
+        )
+        return EMPTY
 
 
 class RunQuotasService(UsesDeps, jenkins_instances_pb2_grpc.RunQuotasServicer):
-    pass
+    async def SetWorkspaceQuota(
+        self, request: jenkins_instances_pb2.SetWorkspaceQuotaRequest, context: Any
+    ) -> empty_pb2.Empty:
+        workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        await self.devops.call(
+            self.devops.jenkins.SetWorkspaceQuota,
+            sdk.WorkspaceQuota(
+                workspace_id=workspace_id, max_concurrent_runs=request.max_concurrent_runs
+            ),
+        )
+        return EMPTY
 
 
 class JenkinsManagementService(UsesDeps, management_pb2_grpc.ManagementServicer):

@@ -122,6 +122,8 @@ class JenkinsInstance(Base):
     address: Mapped[str] = mapped_column(Text, nullable=False)
     username: Mapped[str] = mapped_column(String(253), nullable=False)
     token: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)  # encrypted
+    # TLS settings and where the instance runs: the API's JenkinsConfig fields beyond these.
+    options: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False, default=dict)
     is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
     created_at: Mapped[datetime] = _now()
 

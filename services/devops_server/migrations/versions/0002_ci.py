@@ -21,6 +21,7 @@ def upgrade() -> None:
         sa.Column("address", sa.Text(), nullable=False),
         sa.Column("username", sa.String(length=253), nullable=False),
         sa.Column("token", sa.LargeBinary(), nullable=False),
+        sa.Column("options", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
         sa.Column("is_default", sa.Boolean(), nullable=False),
         sa.Column(
             "created_at",

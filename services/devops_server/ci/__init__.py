@@ -1,0 +1,1 @@
+"""CI: Jenkins instances, pipelines and runs."""

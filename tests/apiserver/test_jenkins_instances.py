@@ -1,0 +1,165 @@
+"""Jenkins instances, a workspace's instance and its run cap, against the Jenkins stand-in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+from workbench_sdk.devops.v1 import jenkins_pb2 as sdk
+
+from tests.apiserver.conftest import Stack
+
+JENKINS = "/apis/pipeline.amamba.io/v1alpha1/management/jenkins"
+MGMT = "/apis/pipeline.amamba.io/v1alpha1/management/workspaces"
+
+
+def config(jenkins: Any, token: str | None = None) -> dict[str, Any]:
+    return {
+        "address": jenkins.url,
+        "username": jenkins.admin_user,
+        "password": token or jenkins.api_token,
+    }
+
+
+async def register(stack: Stack, jenkins: Any, name: str = "jenkins-a", **extra: Any) -> Any:
+    return await stack.http.post(
+        JENKINS,
+        json={"name": name, "config": config(jenkins), **extra},
+        headers=stack.auth("admin"),
+    )
+
+
+async def workspace(stack: Stack) -> int:
+    made = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    workspace_id: int = made.json()["workspaceId"]
+    return workspace_id
+
+
+async def ci(stack: Stack, workspace_id: int) -> sdk.WorkspaceCI:
+    answer: sdk.WorkspaceCI = await stack.api.devops.call(
+        stack.api.devops.jenkins.GetWorkspaceCI, sdk.WorkspaceCIRef(workspace_id=workspace_id)
+    )
+    return answer
+
+
+async def test_registered_instance_is_listed_without_its_token(stack: Stack, jenkins: Any) -> None:
+    registered = await register(stack, jenkins)
+    listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
+
+    assert registered.status_code == 200, registered.text
+    assert registered.json() == {"name": "jenkins-a"}
+    assert listed.json()["items"][0]["address"] == jenkins.url.rstrip("/")
+    assert jenkins.api_token not in listed.text
+
+
+async def test_token_is_encrypted_at_rest(stack: Stack, jenkins: Any) -> None:
+    await register(stack, jenkins)
+    assert stack.settings.database_url
+
+    connection = await asyncpg.connect(stack.settings.database_url)
+    stored = await connection.fetchval("SELECT token FROM jenkins_instances")
+    await connection.close()
+
+    assert jenkins.api_token.encode() not in stored
+
+
+async def test_wrong_token_is_refused_with_a_clear_message(stack: Stack, jenkins: Any) -> None:
+    answer = await stack.http.post(
+        JENKINS,
+        json={"name": "jenkins-a", "config": config(jenkins, token="wrong")},
+        headers=stack.auth("admin"),
+    )
+    listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
+
+    assert answer.status_code == 400
+    assert "refused" in answer.json()["message"]
+    assert "wrong" not in answer.text
+    assert listed.json()["items"] == []
+
+
+async def test_unreachable_jenkins_is_refused(stack: Stack, jenkins: Any) -> None:
+    await jenkins.down()
+
+    answer = await register(stack, jenkins)
+
+    assert answer.status_code == 400
+    assert "does not answer" in answer.json()["message"]
+
+
+async def test_only_platform_admins_manage_instances(stack: Stack, jenkins: Any) -> None:
+    answer = await stack.http.post(
+        JENKINS, json={"name": "x", "config": config(jenkins)}, headers=stack.auth("bob")
+    )
+
+    assert answer.status_code == 403
+
+
+async def test_the_only_instance_serves_a_new_workspace(stack: Stack, jenkins: Any) -> None:
+    workspace_id = await workspace(stack)
+    await register(stack, jenkins)
+
+    assert (await ci(stack, workspace_id)).jenkins == "jenkins-a"
+
+
+async def test_the_default_instance_serves_a_new_workspace(stack: Stack, jenkins: Any) -> None:
+    workspace_id = await workspace(stack)
+    await register(stack, jenkins, name="jenkins-a")
+    await register(stack, jenkins, name="jenkins-b", default=True)
+
+    assert (await ci(stack, workspace_id)).jenkins == "jenkins-b"
+
+
+async def test_a_workspace_can_choose_its_instance(stack: Stack, jenkins: Any) -> None:
+    workspace_id = await workspace(stack)
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    await register(stack, jenkins, name="jenkins-b")
+
+    chosen = await stack.http.put(
+        f"{MGMT}/{workspace_id}/jenkins", json={"name": "jenkins-b"}, headers=stack.auth("admin")
+    )
+
+    assert chosen.status_code == 200
+    assert (await ci(stack, workspace_id)).jenkins == "jenkins-b"
+
+
+async def test_choosing_an_unknown_instance_is_404(stack: Stack, jenkins: Any) -> None:
+    workspace_id = await workspace(stack)
+
+    answer = await stack.http.put(
+        f"{MGMT}/{workspace_id}/jenkins", json={"name": "nowhere"}, headers=stack.auth("admin")
+    )
+
+    assert answer.status_code == 404
+
+
+async def test_an_instance_in_use_cannot_be_removed(stack: Stack, jenkins: Any) -> None:
+    workspace_id = await workspace(stack)
+    await register(stack, jenkins)
+    await stack.http.put(
+        f"{MGMT}/{workspace_id}/jenkins", json={"name": "jenkins-a"}, headers=stack.auth("admin")
+    )
+
+    refused = await stack.http.delete(f"{JENKINS}/jenkins-a", headers=stack.auth("admin"))
+
+    assert refused.status_code == 400
+    assert str(workspace_id) in refused.json()["message"]
+
+
+async def test_quota_is_kept_and_negative_is_refused(stack: Stack, jenkins: Any) -> None:
+    workspace_id = await workspace(stack)
+
+    kept = await stack.http.put(
+        f"{MGMT}/{workspace_id}/quota", json={"maxConcurrentRuns": 5}, headers=stack.auth("admin")
+    )
+    refused = await stack.http.put(
+        f"{MGMT}/{workspace_id}/quota", json={"maxConcurrentRuns": -1}, headers=stack.auth("admin")
+    )
+
+    assert kept.status_code == 200
+    assert refused.status_code == 400
+    assert "maxConcurrentRuns" in refused.json()["message"]
+    assert (await ci(stack, workspace_id)).max_concurrent_runs == 5
