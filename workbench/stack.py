@@ -22,13 +22,16 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from amamba.pipeline.v1alpha1 import jenkins_instances_pb2 as api
+from google.protobuf import empty_pb2
 from workbench_sdk.devops.v1 import tenancy_pb2 as sdk
 
 from libs.common.config import Settings
-from libs.common.errors import AlreadyExists, Unavailable
+from libs.common.errors import AlreadyExists, FailedPrecondition, Unavailable
 from libs.devops_client import DevopsClient
 
 JENKINS_PORT = 8180
@@ -119,28 +122,68 @@ def _sandbox(
     return children, info
 
 
-async def _register_member(settings: Settings, kubeconfig: Path) -> None:
-    """Register the sandbox member cluster once devops-server and the stand-in answer."""
+async def _register_sandbox(settings: Settings, state: Path, jenkins: dict[str, str]) -> None:
+    """Register the sandbox member cluster and Jenkins once devops-server and they answer.
+
+    Each registration is retried until it succeeds or is already done; a real failure (a
+    refused token, say) is printed and the stack keeps running without it.
+    """
     assert settings.internal_token
     client = DevopsClient(settings.devops_address, settings.internal_token)
+    kubeconfig = state / "kube" / "member-1.yaml"
+    jenkins_request = api.RegisterJenkinsRequest(
+        name="sandbox",
+        config=api.JenkinsConfig(
+            address=jenkins["address"], username=jenkins["username"], password=jenkins["password"]
+        ),
+        default=True,
+    )
     try:
-        for _ in range(300):
-            text = await asyncio.to_thread(_read_if_present, kubeconfig)
-            if text is not None:
-                try:
-                    await client.call(
-                        client.tenancy.RegisterCluster,
-                        sdk.RegisterClusterRequest(name="member-1", kubeconfig=text),
-                        deadline_seconds=5,
-                    )
-                    return
-                except AlreadyExists:
-                    return
-                except Unavailable:
-                    pass
-            await asyncio.sleep(0.2)
+        cluster_done = await _retry(
+            lambda text: client.call(
+                client.tenancy.RegisterCluster,
+                sdk.RegisterClusterRequest(name="member-1", kubeconfig=text),
+                deadline_seconds=5,
+            ),
+            lambda: asyncio.to_thread(_read_if_present, kubeconfig),
+        )
+        listed = await client.call(client.jenkins.ListJenkins, empty_pb2.Empty())
+        jenkins_done = any(i.name == "sandbox" for i in listed.items) or await _retry(
+            lambda _: client.call(
+                client.jenkins.RegisterJenkins, jenkins_request, deadline_seconds=15
+            ),
+            _always,
+        )
     finally:
         await client.close()
+    if not (cluster_done and jenkins_done):
+        print("the sandbox cluster or Jenkins could not be registered; see .state/logs")
+
+
+async def _always() -> str:
+    """A precondition that always holds."""
+    return ""
+
+
+async def _retry(
+    register: Callable[[str], Awaitable[object]],
+    precondition: Callable[[], Awaitable[str | None]],
+    *,
+    attempts: int = 300,
+) -> bool:
+    """Call `register` until it succeeds or the thing already exists; False if never."""
+    for _ in range(attempts):
+        value = await precondition()
+        if value is not None:
+            try:
+                await register(value)
+                return True
+            except AlreadyExists:
+                return True
+            except (Unavailable, FailedPrecondition):
+                pass
+        await asyncio.sleep(0.2)
+    return False
 
 
 def _read_if_present(path: Path) -> str | None:
@@ -163,6 +206,9 @@ def run(settings: Settings) -> int:
     }
     children: list[subprocess.Popen[bytes]] = []
     if settings.sandbox:
+        env.setdefault(
+            "WORKBENCH_CONTROL_PLANE_KUBECONFIG", str(state / "kube" / "control-plane.yaml")
+        )
         started, info = _sandbox(state, env)
         children += started
         fd = os.open(state / SANDBOX_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -172,7 +218,7 @@ def run(settings: Settings) -> int:
         name = module.split(".")[-1]
         children.append(_child([sys.executable, "-m", module], env, state / "logs" / f"{name}.log"))
     if settings.sandbox:
-        asyncio.run(_register_member(settings, state / "kube" / "member-1.yaml"))
+        asyncio.run(_register_sandbox(settings, state, info["jenkins"]))
 
     print(
         f"Workbench is up: REST http://127.0.0.1:{settings.apiserver_http_port}, gRPC "
