@@ -145,7 +145,7 @@ class ApiServer:
             Registration(
                 _full_name(credentials_pb2, "Credentials"),
                 credentials_pb2_grpc.add_CredentialsServicer_to_server,
-                CredentialsService(deps),  # type: ignore[abstract]
+                CredentialsService(deps),
             ),
         ]
 
