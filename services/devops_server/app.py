@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Response
+from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from workbench_sdk.devops.v1 import jenkins_pb2, jenkins_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
 
@@ -22,6 +22,8 @@ from libs.rpc.server import add_health_and_reflection, create_server
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
 from services.devops_server.ci.instances_service import JenkinsInstancesService
 from services.devops_server.crypto import SecretBox
+from services.devops_server.events import receiver
+from services.devops_server.events.recorder import EventRecorder
 from services.devops_server.store.engine import create_engine, migrate, sessions
 from services.devops_server.tenancy.service import TenancyService
 from services.devops_server.tenancy.store import TenancyStore
@@ -30,8 +32,10 @@ from services.devops_server.tenancy.watch import ChangeFeed
 logger = logging.getLogger(__name__)
 
 
-def http_app() -> FastAPI:
+def http_app(*routers: APIRouter) -> FastAPI:
     app = FastAPI(title="devops-server", docs_url=None, redoc_url=None, openapi_url=None)
+    for extra in routers:
+        app.include_router(extra)
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:
@@ -75,7 +79,9 @@ class DevopsServer:
                 InternalTokenInterceptor(settings.internal_token),
             ]
         )
-        self._http = BackgroundHttp(http_app(), settings.bind_host, settings.devops_http_port)
+        self.events = EventRecorder(self.sessions)
+        events = receiver.router(self.events, self.instances, settings.internal_token)
+        self._http = BackgroundHttp(http_app(events), settings.bind_host, settings.devops_http_port)
         self.grpc_port = 0
         self.http_port = 0
 

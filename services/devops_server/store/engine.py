@@ -40,7 +40,7 @@ def alembic_config(url: str) -> Config:
 
 def migrate_sync(url: str) -> None:
     """Apply every pending migration (blocking; call before the event loop serves)."""
-    command.upgrade(alembic_config(url), "head")
+    command.upgrade(alembic_config(url), "heads")
     logger.info("database schema is at head")
 
 

@@ -1,0 +1,1 @@
+"""Jenkins events: received from event-proxy, checked, recorded once, applied to runs."""
