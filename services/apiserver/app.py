@@ -125,7 +125,7 @@ class ApiServer:
             Registration(
                 _full_name(global_build_parameter_pb2, "GlobalBuildParameter"),
                 global_build_parameter_pb2_grpc.add_GlobalBuildParameterServicer_to_server,
-                GlobalBuildParameterService(deps),  # type: ignore[abstract]
+                GlobalBuildParameterService(deps),
             ),
             Registration(
                 _full_name(pipeline_management_pb2, "Management"),

@@ -12,13 +12,22 @@ import logging
 
 from fastapi import APIRouter, FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from workbench_sdk.devops.v1 import jenkins_pb2, jenkins_pb2_grpc, tenancy_pb2, tenancy_pb2_grpc
+from workbench_sdk.devops.v1 import (
+    catalog_pb2,
+    catalog_pb2_grpc,
+    jenkins_pb2,
+    jenkins_pb2_grpc,
+    tenancy_pb2,
+    tenancy_pb2_grpc,
+)
 
 from libs.common.config import Settings
 from libs.common.http_server import BackgroundHttp
 from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
 from libs.rpc.internal import InternalTokenInterceptor
 from libs.rpc.server import add_health_and_reflection, create_server
+from services.devops_server.catalog.service import CatalogService
+from services.devops_server.catalog.store import CatalogStore
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
 from services.devops_server.ci.instances_service import JenkinsInstancesService
 from services.devops_server.crypto import SecretBox
@@ -95,11 +104,15 @@ class DevopsServer:
         jenkins_pb2_grpc.add_JenkinsInstancesServicer_to_server(
             JenkinsInstancesService(self.instances, self.jenkins), self._grpc
         )
+        catalog_pb2_grpc.add_CatalogServicer_to_server(
+            CatalogService(CatalogStore(sessions(self._engine))), self._grpc
+        )
         add_health_and_reflection(
             self._grpc,
             [
                 tenancy_pb2.DESCRIPTOR.services_by_name["Tenancy"].full_name,
                 jenkins_pb2.DESCRIPTOR.services_by_name["JenkinsInstances"].full_name,
+                catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name,
             ],
         )
         host = self.settings.bind_host

@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
+import services.devops_server.catalog.tables  # noqa: F401  (registers the catalog's tables)
 from services.devops_server.store.tables import Base
 
 

@@ -1,0 +1,1 @@
+"""The pipeline catalog in devops-server: templates, pipeline groups, global build parameters."""
