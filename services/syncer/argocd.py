@@ -1,0 +1,171 @@
+"""One Argo CD AppProject per workspace: where the workspace's applications may deploy.
+
+The project `workspace-<id>` lives in Argo CD's namespace of the control-plane cluster and
+confines the workspace's Argo CD Applications:
+
+- `destinations`: exactly the namespaces bound to the workspace, each by its cluster's API
+  server URL (what Argo CD matches an Application's destination against). Binding or
+  unbinding a namespace changes this list and nothing else.
+- `clusterResourceWhitelist: []`: no cluster-scoped kind may be deployed; a workspace owns
+  namespaces, not the cluster.
+- `sourceRepos: []`: no source repository is allowed yet (see the TODO in `desired`).
+- `roles`: `admin`, `editor` and `viewer`, one per workspace role, each granted to the group
+  `workspace-<id>-<role>` that the platform's SSO puts the workspace's members in. Policies
+  are written as Argo CD writes them: `p, proj:<project>:<role>, <resource>, <action>,
+  <project>/*, allow`.
+
+The syncer owns `spec.description`, `spec.sourceRepos`, `spec.destinations`,
+`spec.clusterResourceWhitelist`, `spec.roles` and its two labels; anything else (sync
+windows, orphaned-resource settings added by an operator) is left as it is. AppProject has
+no status subresource, and Argo CD writes nothing into it, so an unchanged workspace costs no
+write. Role JWT tokens minted through Argo CD's API would be listed under `roles[].jwtTokens`
+and removed by the next reconcile, because the syncer owns `roles` whole.
+# TODO: keep `jwtTokens` of existing roles once Workbench mints project tokens; nothing
+# does yet, so owning `roles` whole is the simpler and exact rule.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from kubernetes_asyncio import client
+
+from libs.controller import ListWatch
+from libs.kube.objects import MERGE_PATCH
+from services.syncer.provider import WORKSPACE_LABEL, Provider, workspace_labels
+from services.syncer.tenancy import TenancyView, WorkspaceState
+
+__all__ = ["AppProjects", "project_name"]
+
+Obj = dict[str, Any]
+
+GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "appprojects"
+
+# (resource, action) pairs each workspace role is granted on the project's applications.
+ROLE_GRANTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "admin": (
+        ("applications", "*"),
+        ("applicationsets", "*"),
+        ("logs", "get"),
+        ("exec", "create"),
+    ),
+    "editor": (
+        ("applications", "get"),
+        ("applications", "create"),
+        ("applications", "update"),
+        ("applications", "sync"),
+        ("applications", "action/*"),
+        ("logs", "get"),
+    ),
+    "viewer": (
+        ("applications", "get"),
+        ("logs", "get"),
+    ),
+}
+
+
+def project_name(workspace_id: int) -> str:
+    return f"workspace-{workspace_id}"
+
+
+def roles(project: str) -> list[Obj]:
+    """The project's roles, one per workspace role, granted to the workspace's groups."""
+    return [
+        {
+            "name": role,
+            "description": f"Workbench workspace role workspace-{role}",
+            "policies": [
+                f"p, proj:{project}:{role}, {resource}, {action}, {project}/*, allow"
+                for resource, action in grants
+            ],
+            "groups": [f"{project}-{role}"],
+        }
+        for role, grants in ROLE_GRANTS.items()
+    ]
+
+
+class AppProjects(Provider):
+    provider = "argocd-appproject"
+
+    def __init__(self, api_client: client.ApiClient, view: TenancyView, namespace: str) -> None:
+        super().__init__(view, namespace)
+        self._api = client.CustomObjectsApi(api_client)
+
+    def object_name(self, workspace_id: int) -> str:
+        return project_name(workspace_id)
+
+    def desired(self, state: WorkspaceState) -> Obj:
+        name = project_name(state.id)
+        destinations: list[Obj] = []
+        for destination in state.destinations:
+            entry = {"server": destination.server, "namespace": destination.namespace}
+            if entry not in destinations:  # two registrations of one API server
+                destinations.append(entry)
+
+        return {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": "AppProject",
+            "metadata": {
+                "name": name,
+                "namespace": self.namespace,
+                "labels": workspace_labels(state.id),
+            },
+            "spec": {
+                "description": f"Workbench workspace {state.alias}"[:255],
+                # TODO: the workspace's source repositories. Workbench has no repository
+                # concept yet, so an empty list (no source allowed) is the safe default.
+                "sourceRepos": [],
+                "destinations": destinations,
+                "clusterResourceWhitelist": [],
+                "roles": roles(name),
+            },
+        }
+
+    def owned(self, desired: Obj) -> Obj:
+        return {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]}
+
+    def list_watch(self) -> ListWatch:
+        return ListWatch(
+            self._api.list_namespaced_custom_object,
+            self.cache.handle,
+            group=GROUP,
+            version=VERSION,
+            namespace=self.namespace,
+            plural=PLURAL,
+            label_selector=WORKSPACE_LABEL,
+        )
+
+    async def _create(self, obj: Obj) -> Obj:
+        return cast(
+            Obj,
+            await self._api.create_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, obj
+            ),
+        )
+
+    async def _read(self, name: str) -> Obj:
+        return cast(
+            Obj,
+            await self._api.get_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name
+            ),
+        )
+
+    async def _patch(self, name: str, patch: Obj) -> Obj:
+        return cast(
+            Obj,
+            await self._api.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                self.namespace,
+                PLURAL,
+                name,
+                patch,
+                **MERGE_PATCH,
+            ),
+        )
+
+    async def _delete(self, name: str) -> None:
+        await self._api.delete_namespaced_custom_object(
+            GROUP, VERSION, self.namespace, PLURAL, name
+        )

@@ -1,0 +1,239 @@
+"""The desired tenancy state the reconcilers converge to, kept current from devops-server.
+
+Every reconcile needs a workspace's bound namespaces and its clusters' server URLs. Asking
+devops-server for them on each reconcile would cost three calls per key, and a thousand
+workspaces changing at once would queue thousands of calls. So the syncer keeps a
+`TenancyView` in memory, as a Kubernetes controller keeps an informer cache:
+
+- `reload()` reads everything (workspaces, bindings, clusters: three calls) and replaces the
+  view. It runs when the syncer starts leading, on every resync period, and whenever a burst
+  of changes touches many workspaces or any cluster.
+- `ChangeFollower` reads devops-server's `WatchChanges` stream, resuming after the last
+  revision it saw and reconnecting after any error. Changes arriving together are applied
+  together (`batch_seconds`): a few workspaces are refreshed one by one (`GetWorkspace` and
+  `ListBindings` each); a larger burst, or any cluster change, reloads the whole view. It
+  then hands the affected workspace ids to the controllers.
+
+Which changes affect which workspaces: a workspace change affects that workspace; a binding
+change (`7/member-1/team-a`) affects workspace 7; a cluster change affects every workspace
+bound to that cluster before or after the change (removing a cluster removes its bindings
+without a change of their own). Member changes affect nothing here: Argo CD roles map to
+per-workspace groups, not to users.
+
+Every read-and-replace holds one lock, so a slow reload can never overwrite the fresher
+result of a refresh that finished after it started, nor the other way round. The view is
+only as fresh as the last change applied; the controllers' periodic resync reloads it, so
+even a change the stream somehow lost is seen within a period.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from workbench_sdk.devops.v1 import tenancy_pb2 as pb
+
+from libs.common.errors import NotFound
+from libs.devops_client import DevopsClient
+
+__all__ = ["ChangeFollower", "Destination", "TenancyView", "WorkspaceState"]
+
+logger = logging.getLogger(__name__)
+
+# Above this many workspaces in one burst, one reload is cheaper than a refresh each.
+RELOAD_THRESHOLD = 16
+
+
+@dataclass(frozen=True, order=True)
+class Destination:
+    """A namespace bound to a workspace, with its cluster's API server URL."""
+
+    cluster: str
+    server: str
+    namespace: str
+
+
+@dataclass(frozen=True)
+class WorkspaceState:
+    """What the providers need to know about one workspace."""
+
+    id: int
+    alias: str
+    destinations: tuple[Destination, ...]
+
+
+class TenancyView:
+    """Workspaces, their bindings and the clusters' servers, as last read."""
+
+    def __init__(self, devops: DevopsClient) -> None:
+        self._devops = devops
+        self._lock = asyncio.Lock()
+        self._aliases: dict[int, str] = {}
+        self._bindings: dict[int, list[pb.Binding]] = {}
+        self._servers: dict[str, str] = {}
+        self.loaded_at = 0.0  # time.monotonic() of the last full reload; 0 before the first
+
+    def workspace_ids(self) -> set[int]:
+        return set(self._aliases)
+
+    def workspace(self, workspace_id: int) -> WorkspaceState | None:
+        """The desired state of one workspace; None if it does not exist."""
+        alias = self._aliases.get(workspace_id)
+        if alias is None:
+            return None
+
+        destinations = set()
+        for binding in self._bindings.get(workspace_id, ()):
+            server = self._servers.get(binding.cluster)
+            # A binding may name a cluster registered after our last reload; the cluster
+            # change that follows reloads the view and brings the destination in.
+            if server is not None:
+                destinations.add(Destination(binding.cluster, server, binding.namespace))
+        return WorkspaceState(workspace_id, alias, tuple(sorted(destinations)))
+
+    def bound_to(self, clusters: Iterable[str]) -> set[int]:
+        """Workspaces with at least one namespace bound in one of `clusters`."""
+        wanted = set(clusters)
+        return {
+            workspace_id
+            for workspace_id, bindings in self._bindings.items()
+            if any(binding.cluster in wanted for binding in bindings)
+        }
+
+    async def reload(self, *, max_age: float = 0.0) -> None:
+        """Read the whole tenancy state, unless the last reload is younger than `max_age`
+        seconds (so controllers resyncing together cause one reload)."""
+        async with self._lock:
+            if self.loaded_at and time.monotonic() - self.loaded_at < max_age:
+                return
+
+            call, tenancy = self._devops.call, self._devops.tenancy
+            workspaces = await call(tenancy.ListWorkspaces, pb.ListWorkspacesRequest())
+            bindings = await call(tenancy.ListBindings, pb.ListBindingsRequest())
+            clusters = await call(tenancy.ListClusters, pb.ListClustersRequest())
+
+            self._aliases = {item.id: item.alias for item in workspaces.items}
+            self._bindings = {}
+            for binding in bindings.items:
+                self._bindings.setdefault(binding.workspace_id, []).append(binding)
+            self._servers = {item.name: item.server for item in clusters.items}
+            self.loaded_at = time.monotonic()
+        logger.debug(
+            "tenancy reloaded: %d workspaces, %d bindings, %d clusters",
+            len(self._aliases),
+            len(bindings.items),
+            len(self._servers),
+        )
+
+    async def refresh(self, workspace_id: int) -> None:
+        """Read one workspace and its bindings again."""
+        async with self._lock:
+            call, tenancy = self._devops.call, self._devops.tenancy
+            try:
+                found = await call(tenancy.GetWorkspace, pb.WorkspaceRef(id=workspace_id))
+            except NotFound:
+                self._aliases.pop(workspace_id, None)
+                self._bindings.pop(workspace_id, None)
+                return
+
+            request = pb.ListBindingsRequest(workspace_id=workspace_id)
+            bindings = await call(tenancy.ListBindings, request)
+            self._aliases[workspace_id] = found.alias
+            self._bindings[workspace_id] = list(bindings.items)
+
+
+class ChangeFollower:
+    """Follows devops-server's change stream into the view, reporting affected workspaces."""
+
+    def __init__(
+        self,
+        devops: DevopsClient,
+        view: TenancyView,
+        notify: Callable[[set[int]], None],
+        *,
+        batch_seconds: float = 0.02,
+        retry_seconds: float = 1.0,
+    ) -> None:
+        self._devops = devops
+        self._view = view
+        self._notify = notify
+        self._batch_seconds = batch_seconds
+        self._retry_seconds = retry_seconds
+        self._pending: list[pb.Change] = []
+        self._arrived = asyncio.Event()
+        self.revision = 0  # the last revision received; the stream resumes after it
+        self.connected = asyncio.Event()  # set while a stream is open
+
+    async def run(self) -> None:
+        """Follow until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._read(), name="tenancy-changes-read")
+            group.create_task(self._apply(), name="tenancy-changes-apply")
+
+    async def _read(self) -> None:
+        while True:
+            request = pb.WatchChangesRequest(after_revision=self.revision)
+            try:
+                self.connected.set()
+                async for change in self._devops.stream(self._devops.tenancy.WatchChanges, request):
+                    self.revision = change.revision
+                    self._pending.append(change)
+                    self._arrived.set()
+                logger.info("tenancy change stream ended at %d; resuming", self.revision)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                logger.warning(
+                    "tenancy change stream failed at %d (%s); resuming in %.1fs",
+                    self.revision,
+                    error,
+                    self._retry_seconds,
+                )
+                await asyncio.sleep(self._retry_seconds)
+            finally:
+                self.connected.clear()
+
+    async def _apply(self) -> None:
+        while True:
+            await self._arrived.wait()
+            # Let the rest of a burst arrive, so it is applied as one batch.
+            await asyncio.sleep(self._batch_seconds)
+            self._arrived.clear()
+            batch, self._pending = self._pending, []
+
+            try:
+                affected = await self._apply_batch(batch)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                # Keep the batch: it is applied again, with anything newer, after a pause.
+                logger.warning("tenancy changes could not be applied (%s); retrying", error)
+                self._pending = batch + self._pending
+                self._arrived.set()
+                await asyncio.sleep(self._retry_seconds)
+                continue
+
+            if affected:
+                self._notify(affected)
+
+    async def _apply_batch(self, batch: list[pb.Change]) -> set[int]:
+        workspaces: set[int] = set()
+        clusters: set[str] = set()
+
+        for change in batch:
+            if change.kind in ("workspace", "binding"):
+                workspaces.add(int(change.key.split("/", 1)[0]))
+            elif change.kind == "cluster":
+                clusters.add(change.key)
+
+        if clusters or len(workspaces) > RELOAD_THRESHOLD:
+            before = self._view.bound_to(clusters)
+            await self._view.reload()
+            return workspaces | before | self._view.bound_to(clusters)
+
+        for workspace_id in sorted(workspaces):
+            await self._view.refresh(workspace_id)
+        return workspaces

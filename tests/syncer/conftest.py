@@ -1,0 +1,171 @@
+"""Fixtures: a real devops-server, a control-plane and a member cluster stand-in, syncers.
+
+The syncer reads tenancy through devops-server's SDK over real gRPC (a fresh database per
+test) and writes into a control-plane `KubeStandIn` over HTTP, exactly as in production. The
+member cluster is registered in devops-server so bindings have a server URL; nothing is
+written into it.
+
+Timings are short: a 1.5 s lease renewed every 0.3 s, so a standby takes over within about
+two seconds. The resync period is long (60 s) by default, so a test that sees a change
+converge proves the change stream or the watch brought it, not the resync; tests about the
+resync ask for a short one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from workbench_sdk.devops.v1 import tenancy_pb2 as pb
+
+from libs.devops_client import DevopsClient
+from sandbox.kube import KubeStandIn
+from services.devops_server.app import DevopsServer
+from services.syncer.app import Syncer, SyncerOptions
+from tests.conftest import stack_settings
+
+ARGOCD = "argocd"
+MEMBER = "member-1"
+
+SyncerFactory = Callable[..., Awaitable[Syncer]]
+
+
+async def eventually(check: Callable[[], Any], within: float = 5.0) -> None:
+    """Wait until `check()` is truthy (or returns without raising AssertionError)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            if check():
+                return
+            failure: str = "condition not met"
+        except AssertionError as error:
+            failure = str(error)
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {within}s: {failure}")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def devops(database_url: str) -> AsyncIterator[DevopsServer]:
+    server = DevopsServer(stack_settings(database_url))
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def sdk(devops: DevopsServer) -> AsyncIterator[DevopsClient]:
+    assert devops.settings.internal_token
+    client = DevopsClient(f"127.0.0.1:{devops.grpc_port}", devops.settings.internal_token)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+async def control_plane() -> AsyncIterator[KubeStandIn]:
+    standin = KubeStandIn("control-plane", control_plane=True, bookmark_interval=0.2)
+    await standin.start()
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+async def member(sdk: DevopsClient) -> AsyncIterator[KubeStandIn]:
+    standin = KubeStandIn(MEMBER)
+    await standin.start()
+    request = pb.RegisterClusterRequest(name=MEMBER, kubeconfig=standin.kubeconfig_text())
+    await sdk.call(sdk.tenancy.RegisterCluster, request)
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+async def make_syncer(
+    devops: DevopsServer, control_plane: KubeStandIn, member: KubeStandIn, tmp_path: Path
+) -> AsyncIterator[SyncerFactory]:
+    """Start a syncer (`identity`, option overrides); every one is stopped at the end."""
+    kubeconfig = control_plane.write_kubeconfig(tmp_path / "control-plane.yaml")
+    started: list[Syncer] = []
+
+    async def make(
+        identity: str = "syncer-a", *, wait_ready: bool = True, **options: Any
+    ) -> Syncer:
+        settings = stack_settings(
+            devops.settings.database_url or "",
+            devops_address=f"127.0.0.1:{devops.grpc_port}",
+            internal_token=devops.settings.internal_token,
+            control_plane_kubeconfig=kubeconfig,
+            argocd_namespace=ARGOCD,
+        )
+        values: dict[str, Any] = {
+            "resync_seconds": 60.0,
+            "lease_seconds": 1.5,
+            "renew_seconds": 0.3,
+            "retry_seconds": 0.2,
+            "backoff_base": 0.05,
+            "backoff_cap": 1.0,
+            "identity": identity,
+        }
+        values.update(options)
+        syncer = Syncer(settings, SyncerOptions(**values))
+        await syncer.start()
+        started.append(syncer)
+        if wait_ready:
+            await eventually(lambda: syncer.elector is not None and syncer.elector.is_leader)
+            await eventually(lambda: syncer.ready)
+        return syncer
+
+    yield make
+    for syncer in started:
+        await syncer.stop()
+
+
+@pytest.fixture
+async def syncer(make_syncer: SyncerFactory) -> Syncer:
+    return await make_syncer()
+
+
+# Reading and writing tenancy and the control plane in tests.
+
+
+async def new_workspace(sdk: DevopsClient, alias: str = "team") -> int:
+    created = await sdk.call(sdk.tenancy.CreateWorkspace, pb.CreateWorkspaceRequest(alias=alias))
+    workspace_id: int = created.id
+    return workspace_id
+
+
+async def bind(sdk: DevopsClient, workspace_id: int, namespace: str) -> None:
+    binding = pb.Binding(workspace_id=workspace_id, cluster=MEMBER, namespace=namespace)
+    await sdk.call(sdk.tenancy.BindNamespace, binding)
+
+
+async def unbind(sdk: DevopsClient, workspace_id: int, namespace: str) -> None:
+    binding = pb.Binding(workspace_id=workspace_id, cluster=MEMBER, namespace=namespace)
+    await sdk.call(sdk.tenancy.UnbindNamespace, binding)
+
+
+def appproject(standin: KubeStandIn, workspace_id: int) -> dict[str, Any] | None:
+    return standin.get_object(
+        "argoproj.io/v1alpha1", "AppProject", f"workspace-{workspace_id}", ARGOCD
+    )
+
+
+def oam_namespace(standin: KubeStandIn, workspace_id: int) -> dict[str, Any] | None:
+    return standin.get_object("v1", "Namespace", f"workspace-{workspace_id}-oam")
+
+
+def destinations(standin: KubeStandIn, workspace_id: int) -> set[tuple[str, str]] | None:
+    """(server, namespace) of each destination of the workspace's AppProject; None if none."""
+    project = appproject(standin, workspace_id)
+    if project is None:
+        return None
+    return {(item["server"], item["namespace"]) for item in project["spec"]["destinations"]}
+
+
+def labelled(obj: dict[str, Any] | None, workspace_id: int) -> bool:
+    labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
+    return bool(labels.get("workbench.io/workspace") == str(workspace_id))

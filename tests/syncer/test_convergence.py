@@ -1,0 +1,157 @@
+"""The syncer converges Argo CD AppProjects and KubeVela namespaces to devops-server's tenancy,
+and follows every change through the change stream."""
+
+from __future__ import annotations
+
+from workbench_sdk.devops.v1 import tenancy_pb2 as pb
+
+from libs.devops_client import DevopsClient
+from sandbox.kube import KubeStandIn
+from services.syncer.app import Syncer
+from tests.syncer.conftest import (
+    SyncerFactory,
+    appproject,
+    bind,
+    destinations,
+    eventually,
+    labelled,
+    new_workspace,
+    oam_namespace,
+    unbind,
+)
+
+
+async def test_converges_from_empty_to_an_appproject_and_namespace_per_workspace(
+    sdk: DevopsClient, control_plane: KubeStandIn, member: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    workspace = await new_workspace(sdk, "team-a")
+    await bind(sdk, workspace, "team-a-dev")
+    await bind(sdk, workspace, "team-a-prod")
+
+    await make_syncer()
+
+    assert destinations(control_plane, workspace) == {
+        (member.url, "team-a-dev"),
+        (member.url, "team-a-prod"),
+    }
+    assert labelled(oam_namespace(control_plane, workspace), workspace)
+
+
+async def test_appproject_denies_cluster_resources_and_maps_roles_to_groups(
+    sdk: DevopsClient, control_plane: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+    await eventually(lambda: appproject(control_plane, workspace))
+
+    project = appproject(control_plane, workspace)
+    assert project is not None
+    spec = project["spec"]
+    name = f"workspace-{workspace}"
+    assert project["metadata"]["labels"]["workbench.io/workspace"] == str(workspace)
+    assert spec["clusterResourceWhitelist"] == []
+    assert spec["sourceRepos"] == []
+    assert spec["destinations"] == []
+    roles = {role["name"]: role for role in spec["roles"]}
+    assert set(roles) == {"admin", "editor", "viewer"}
+    assert roles["viewer"]["groups"] == [f"{name}-viewer"]
+    assert (
+        f"p, proj:{name}:viewer, applications, get, {name}/*, allow"
+        in (roles["viewer"]["policies"])
+    )
+    assert all(
+        policy.startswith(f"p, proj:{name}:admin, ") for policy in roles["admin"]["policies"]
+    )
+
+
+async def test_new_workspace_gets_its_appproject_and_namespace(
+    sdk: DevopsClient, control_plane: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+
+    await eventually(lambda: appproject(control_plane, workspace) is not None)
+    await eventually(lambda: labelled(oam_namespace(control_plane, workspace), workspace))
+
+
+async def test_destinations_follow_bindings_added_and_removed(
+    sdk: DevopsClient, control_plane: KubeStandIn, member: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+    await bind(sdk, workspace, "dev")
+    await eventually(lambda: destinations(control_plane, workspace) == {(member.url, "dev")})
+
+    await bind(sdk, workspace, "prod")
+    await eventually(
+        lambda: (
+            destinations(control_plane, workspace) == {(member.url, "dev"), (member.url, "prod")}
+        )
+    )
+
+    await unbind(sdk, workspace, "dev")
+    await eventually(lambda: destinations(control_plane, workspace) == {(member.url, "prod")})
+
+
+async def test_deleted_workspace_loses_its_appproject_and_namespace(
+    sdk: DevopsClient, control_plane: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+    await eventually(lambda: oam_namespace(control_plane, workspace) is not None)
+    await eventually(lambda: appproject(control_plane, workspace) is not None)
+
+    await sdk.call(sdk.tenancy.DeleteWorkspace, pb.WorkspaceRef(id=workspace))
+
+    await eventually(lambda: appproject(control_plane, workspace) is None)
+    await eventually(lambda: oam_namespace(control_plane, workspace) is None)
+
+
+async def test_removed_cluster_leaves_the_destinations_of_every_workspace_bound_to_it(
+    sdk: DevopsClient, control_plane: KubeStandIn, member: KubeStandIn, syncer: Syncer
+) -> None:
+    first, second = await new_workspace(sdk, "one"), await new_workspace(sdk, "two")
+    await bind(sdk, first, "a")
+    await bind(sdk, second, "b")
+    await eventually(lambda: destinations(control_plane, second) == {(member.url, "b")})
+
+    await sdk.call(sdk.tenancy.RemoveCluster, pb.ClusterRef(name="member-1"))
+
+    await eventually(lambda: destinations(control_plane, first) == set())
+    await eventually(lambda: destinations(control_plane, second) == set())
+
+
+def namespace(name: str, **labels: str) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+async def test_orphan_of_a_workspace_deleted_while_no_syncer_ran_is_removed(
+    control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    control_plane.seed(
+        namespace(
+            "workspace-998-oam",
+            **{"workbench.io/workspace": "998", "app.kubernetes.io/managed-by": "workbench"},
+        )
+    )
+
+    await make_syncer()
+
+    assert oam_namespace(control_plane, 998) is None
+
+
+async def test_namespace_workbench_did_not_make_is_never_deleted(
+    control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    control_plane.seed(namespace("workspace-999-oam", **{"workbench.io/workspace": "999"}))
+
+    await make_syncer()
+
+    assert oam_namespace(control_plane, 999) is not None
+
+
+async def test_existing_unlabelled_namespace_is_adopted(
+    sdk: DevopsClient, control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    workspace = await new_workspace(sdk)
+    control_plane.seed(namespace(f"workspace-{workspace}-oam"))
+
+    await make_syncer()
+
+    assert labelled(oam_namespace(control_plane, workspace), workspace)
