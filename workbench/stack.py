@@ -1,7 +1,8 @@
 """The local stack behind `workbench run`: every process, started and watched.
 
 Order: PostgreSQL (the configured server, or an embedded one kept in the state directory),
-migrations, the sandbox stand-ins (a Jenkins, a control-plane cluster and a member cluster),
+migrations, the sandbox stand-ins (a Jenkins with an event-proxy beside it, a control-plane
+cluster and a member cluster),
 devops-server, apiserver, syncer. Each runs as its own child process with the same
 environment; if one exits, the others are stopped and `run` returns its exit code. The
 sandbox's member cluster is registered as `member-1` once devops-server answers.
@@ -35,6 +36,7 @@ from libs.common.errors import AlreadyExists, FailedPrecondition, Unavailable
 from libs.devops_client import DevopsClient
 
 JENKINS_PORT = 8180
+EVENT_PROXY_PORT = 9095
 CONTROL_PLANE_PORT = 8190
 MEMBER_PORT = 8191
 SANDBOX_FILE = "sandbox.json"
@@ -95,9 +97,27 @@ def _sandbox(
     kube = state / "kube"
     kube.mkdir(parents=True, exist_ok=True)
     python = sys.executable
+    # The sandbox Jenkins posts its events to an event-proxy beside it, as a real one would.
+    casc = state / "jenkins-casc.yaml"
+    casc.write_text(
+        "unclassified:\n"
+        "  location:\n"
+        f"    url: http://127.0.0.1:{JENKINS_PORT}/\n"
+        "  eventDispatcher:\n"
+        f"    receiver: http://127.0.0.1:{EVENT_PROXY_PORT}/event\n"
+    )
     jenkins = [python, "-m", "sandbox.jenkins", "--port", str(JENKINS_PORT)]
     jenkins += ["--state", str(state / "jenkins"), "--token", tokens["jenkins"]]
-    children = [_child(jenkins, env, logs / "jenkins.log")]
+    jenkins += ["--casc", str(casc)]
+    proxy_env = {
+        **env,
+        "WORKBENCH_EVENT_PROXY_PORT": str(EVENT_PROXY_PORT),
+        "WORKBENCH_EVENT_PROXY_INSTANCE": "sandbox",
+    }
+    children = [
+        _child(jenkins, env, logs / "jenkins.log"),
+        _child([python, "-m", "services.event_proxy"], proxy_env, logs / "event-proxy.log"),
+    ]
 
     clusters = []
     for name, port, extra in (
