@@ -30,8 +30,11 @@ def workbench_services() -> dict[str, dict[str, Any]]:
 
 
 def known_variables() -> set[str]:
+    from services.event_proxy.settings import EventProxySettings
+
     names = {f"WORKBENCH_{field.upper()}" for field in Settings.model_fields}
-    return names | {"DATABASE_URL"}
+    proxy = {f"WORKBENCH_EVENT_PROXY_{field.upper()}" for field in EventProxySettings.model_fields}
+    return names | proxy | {"DATABASE_URL"}
 
 
 def test_compose_runs_each_workbench_process() -> None:
@@ -59,7 +62,7 @@ def test_service_variables_are_all_read_by_workbench(name: str) -> None:
     assert set(environment) <= known_variables()
 
 
-@pytest.mark.parametrize("name", sorted(workbench_services()))
+@pytest.mark.parametrize("name", ["apiserver", "devops-server", "syncer"])
 def test_published_ports_match_the_configured_ones(name: str) -> None:
     service = workbench_services()[name]
     configured = Settings.model_validate(
@@ -76,11 +79,26 @@ def test_published_ports_match_the_configured_ones(name: str) -> None:
 
 
 def test_services_reach_devops_server_by_its_compose_name() -> None:
-    for service in workbench_services().values():
+    for name, service in workbench_services().items():
+        if name == "event-proxy":
+            continue
         address = service["environment"].get("WORKBENCH_DEVOPS_ADDRESS", "")
         host, _, port = address.partition(":")
         assert host in compose()["services"]
         assert int(port) == 9091
+
+
+def test_event_proxy_forwards_to_devops_servers_event_port() -> None:
+    from urllib.parse import urlsplit
+
+    proxy = workbench_services()["event-proxy"]
+    target = urlsplit(proxy["environment"]["WORKBENCH_EVENT_PROXY_TARGET_URL"])
+    devops = workbench_services()["devops-server"]["environment"]
+
+    assert target.hostname == "devops-server"
+    assert str(target.port) == devops["WORKBENCH_DEVOPS_HTTP_PORT"]
+    assert target.path.endswith("/webhooks/jenkins")
+    assert proxy["network_mode"] == "service:jenkins"
 
 
 def test_every_depends_on_names_a_service() -> None:
