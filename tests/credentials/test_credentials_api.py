@@ -6,7 +6,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import grpc
 import pytest
+from amamba.credential.v1alpha1 import credentials_pb2, credentials_pb2_grpc
 
 from tests.apiserver.conftest import Stack
 from tests.credentials.conftest import (
@@ -19,6 +21,7 @@ from tests.credentials.conftest import (
     SECRETS,
     TOKEN,
     body,
+    conforms,
     decoded,
     workspace,
 )
@@ -67,6 +70,8 @@ async def test_a_created_credential_reads_back_without_its_secret(
     assert got.status_code == 200, got.text
     answer = got.json()
     assert created.json() == answer
+    conforms(answer, "v1alpha1Credential")
+    conforms(listed.json(), "v1alpha1ListCredentialsResponse")
     info = answer.pop("baseInfo")
     assert info["type"] == kind
     assert info["name"] == "deploy-key"
@@ -216,3 +221,24 @@ async def test_a_deleted_credential_is_gone_from_api_and_cluster(
     assert got.status_code == 404
     name = f"wb-credential-{workspace_id}-token"
     assert control_plane.get_object("v1", "Secret", name, NAMESPACE) is None
+
+
+async def test_grpc_reads_carry_no_secret_either(stack: Stack) -> None:
+    workspace_id = await workspace(stack, "team-a", {})
+    await stack.http.post(
+        CREDENTIALS.format(workspace_id),
+        json=body("USERNAME_PASSWORD", "registry"),
+        headers=stack.auth("admin"),
+    )
+
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        got = await credentials_pb2_grpc.CredentialsStub(channel).GetCredential(
+            credentials_pb2.GetCredentialRequest(
+                workspace_id=str(workspace_id), credential_name="registry"
+            ),
+            metadata=[("authorization", f"Bearer {stack.token('admin')}")],
+        )
+
+    assert got.base_info.type == credentials_pb2.USERNAME_PASSWORD
+    assert got.basic_credential == credentials_pb2.BasicCredential(username="robot")
+    assert PASSWORD not in str(got)
