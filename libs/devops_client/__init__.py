@@ -14,7 +14,12 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 import grpc
-from workbench_sdk.devops.v1 import catalog_pb2_grpc, jenkins_pb2_grpc, tenancy_pb2_grpc
+from workbench_sdk.devops.v1 import (
+    catalog_pb2_grpc,
+    jenkins_pb2_grpc,
+    runs_pb2_grpc,
+    tenancy_pb2_grpc,
+)
 
 from libs.common import log
 from libs.common.errors import Unavailable, from_grpc
@@ -29,6 +34,7 @@ class DevopsClient:
         self._channel = grpc.aio.insecure_channel(address)
         self.tenancy = tenancy_pb2_grpc.TenancyStub(self._channel)
         self.jenkins = jenkins_pb2_grpc.JenkinsInstancesStub(self._channel)
+        self.runs = runs_pb2_grpc.RunsStub(self._channel)
         self.catalog = catalog_pb2_grpc.CatalogStub(self._channel)
 
     async def close(self) -> None:

@@ -17,6 +17,8 @@ from workbench_sdk.devops.v1 import (
     catalog_pb2_grpc,
     jenkins_pb2,
     jenkins_pb2_grpc,
+    runs_pb2,
+    runs_pb2_grpc,
     tenancy_pb2,
     tenancy_pb2_grpc,
 )
@@ -28,8 +30,11 @@ from libs.rpc.internal import InternalTokenInterceptor
 from libs.rpc.server import add_health_and_reflection, create_server
 from services.devops_server.catalog.service import CatalogService
 from services.devops_server.catalog.store import CatalogStore
+from services.devops_server.ci.dispatch import Dispatcher
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
 from services.devops_server.ci.instances_service import JenkinsInstancesService
+from services.devops_server.ci.runs import RunStore
+from services.devops_server.ci.runs_service import RunsService
 from services.devops_server.crypto import SecretBox
 from services.devops_server.events import receiver
 from services.devops_server.events.recorder import EventRecorder
@@ -80,6 +85,9 @@ class DevopsServer:
         self.store = TenancyStore(self.sessions, box)
         self.instances = InstanceStore(self.sessions, box)
         self.jenkins = JenkinsPool(self.instances)
+        self.runs = RunStore(self.sessions)
+        self.dispatcher = Dispatcher(self.runs, self.instances, self.jenkins, box)
+        self._runs_service = RunsService(self.runs, self.dispatcher, box)
         self._feed = ChangeFeed(self.store, settings.database_url.replace("+asyncpg", ""))
         self._grpc = create_server(
             [
@@ -104,6 +112,7 @@ class DevopsServer:
         jenkins_pb2_grpc.add_JenkinsInstancesServicer_to_server(
             JenkinsInstancesService(self.instances, self.jenkins), self._grpc
         )
+        runs_pb2_grpc.add_RunsServicer_to_server(self._runs_service, self._grpc)
         catalog_pb2_grpc.add_CatalogServicer_to_server(
             CatalogService(CatalogStore(sessions(self._engine))), self._grpc
         )
@@ -112,6 +121,7 @@ class DevopsServer:
             [
                 tenancy_pb2.DESCRIPTOR.services_by_name["Tenancy"].full_name,
                 jenkins_pb2.DESCRIPTOR.services_by_name["JenkinsInstances"].full_name,
+                runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
                 catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name,
             ],
         )
@@ -120,9 +130,11 @@ class DevopsServer:
         await self._grpc.start()
 
         self.http_port = await self._http.start()
+        await self.dispatcher.start()
         logger.info("devops-server serving gRPC on %s, HTTP on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
+        await self.dispatcher.stop()
         await self._grpc.stop(grace=1)
         await self._http.stop()
         await self._feed.stop()

@@ -1,0 +1,267 @@
+"""The run dispatcher: hands waiting runs to Jenkins within each workspace's run cap, and keeps
+unfinished runs current from Jenkins.
+
+Decisions:
+- `:run` only stores the run (state QUEUE, no `queue_id`) and wakes the dispatcher; the
+  dispatcher starts it in Jenkins. So a run is readable in QUEUE as soon as it is asked for,
+  whatever Jenkins is doing, and one code path starts every run, capped or not.
+- The cap (`workspace_ci.max_concurrent_runs`, 0 = none) counts a workspace's unfinished runs
+  that Jenkins has; beyond it, runs wait in Workbench's queue and start oldest first as others
+  end. Each workspace is dispatched under `pg_try_advisory_xact_lock`, so replicas sharing the
+  database never start the same run twice nor overshoot the cap. If the process dies between
+  Jenkins accepting a build and the commit, the run is started again on the next pass: the
+  price of not keeping a transaction across processes.
+- Jenkins down when a run should start: the run stays QUEUE and is tried again on every pass;
+  once it has waited `give_up_after` seconds (default 10 minutes) it ends in ERROR with a
+  description saying Jenkins did not answer. Jenkins refusing the build (no such job, job
+  disabled, bad parameters) ends it in ERROR at once, with Jenkins's reason.
+- Builds are queued with no quiet period: Jenkins merges identical pending queue items, and a
+  quiet period would merge two runs asked for together into one build.
+- Every `interval` seconds (and whenever woken) a pass refreshes at most `batch` unfinished
+  runs that Jenkins has, least recently updated first: queue item -> build number -> build
+  info, then pending input for a building run (PAUSED). Finished runs are never polled. The
+  Jenkins event receiver, when it lands, makes most of these polls find nothing to change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from libs.common.errors import FailedPrecondition
+from libs.jenkins import JenkinsClient, JenkinsError, JenkinsNotFound, JenkinsUnreachable
+from services.devops_server.ci import params, states
+from services.devops_server.ci.instances import InstanceStore, JenkinsPool
+from services.devops_server.ci.runs import DISPATCH_LOCK, RunStore, now
+from services.devops_server.crypto import SecretBox
+from services.devops_server.store.tables import Pipeline, Run
+
+logger = logging.getLogger(__name__)
+
+Path = tuple[str, str]
+
+
+def job_path(workspace_id: int, pipeline: str) -> Path:
+    """The Jenkins job of a pipeline: `<workspaceId>/<pipelineName>`."""
+    return (str(workspace_id), pipeline)
+
+
+def _moment(millis: object) -> datetime | None:
+    if not isinstance(millis, int | float) or millis <= 0:
+        return None
+    return datetime.fromtimestamp(millis / 1000, UTC)
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        store: RunStore,
+        instances: InstanceStore,
+        pool: JenkinsPool,
+        box: SecretBox,
+        *,
+        interval: float = 2.0,
+        give_up_after: float = 600.0,
+        batch: int = 200,
+    ) -> None:
+        self.store = store
+        self.instances = instances
+        self.pool = pool
+        self.box = box
+        self.interval = interval
+        self.give_up_after = give_up_after
+        self.batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # Life cycle.
+
+    async def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._loop(), name="run-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    def kick(self) -> None:
+        """Run a pass now: a run was asked for, or one ended and freed a slot."""
+        self._wake.set()
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.pass_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("a dispatcher pass failed; trying again on the next one")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval)
+            self._wake.clear()
+
+    async def pass_once(self) -> None:
+        for workspace_id in await self.store.workspaces_waiting():
+            await self.dispatch(workspace_id)
+        for run, name in await self._in_jenkins():
+            await self.refresh(run, name)
+
+    async def _in_jenkins(self) -> list[tuple[Run, str]]:
+        async with self.store.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(Run, Pipeline.name)
+                    .join(Pipeline, Pipeline.id == Run.pipeline_id)
+                    .where(Run.state.in_(states.UNFINISHED), Run.queue_id.is_not(None))
+                    .order_by(Run.updated_at)
+                    .limit(self.batch)
+                )
+            ).all()
+        return [(row[0], row[1]) for row in rows]
+
+    # Starting runs.
+
+    async def dispatch(self, workspace_id: int) -> None:
+        """Start a workspace's waiting runs in Jenkins, as many as its cap allows."""
+        settings = await self.instances.workspace_ci(workspace_id)
+        async with self.store.sessions.begin() as session:
+            locked = await session.scalar(
+                select(func.pg_try_advisory_xact_lock(DISPATCH_LOCK, workspace_id))
+            )
+            if not locked:
+                return
+            room = 100
+            if settings.max_concurrent_runs:
+                active = await self.store.active(session, workspace_id)
+                room = settings.max_concurrent_runs - active
+            if room <= 0:
+                return
+            waiting = (
+                await session.execute(
+                    select(Run, Pipeline.name)
+                    .join(Pipeline, Pipeline.id == Run.pipeline_id)
+                    .where(
+                        Run.workspace_id == workspace_id,
+                        Run.state == states.QUEUE,
+                        Run.queue_id.is_(None),
+                    )
+                    .order_by(Run.id)
+                    .limit(room)
+                )
+            ).all()
+            if not waiting:
+                return
+            try:
+                if not settings.jenkins:
+                    raise FailedPrecondition("no Jenkins instance is registered for the workspace")
+                client = await self.pool.client(settings.jenkins)
+            except Exception as error:
+                await self._unstartable(waiting, f"no Jenkins to run on: {error}")
+                return
+            for run, name in waiting:
+                started = await self._start(client, run, name)
+                if started is None:
+                    break
+                if started:
+                    await session.execute(
+                        update(Run)
+                        .where(Run.id == run.id)
+                        .values(queue_id=started, jenkins=settings.jenkins, updated_at=func.now())
+                    )
+
+    async def _start(self, client: JenkinsClient, run: Run, name: str) -> int | None:
+        """The queue item of the started build; 0 if the run ended in ERROR; None if Jenkins
+        is down (stop trying this pass)."""
+        values = params.for_jenkins(run.parameters, self.box)
+        path = job_path(run.workspace_id, name)
+        try:
+            return await client.build(path, values if run.parameters else None, delay_seconds=0)
+        except JenkinsUnreachable:
+            await self._unstartable([(run, name)], "")
+            return None
+        except JenkinsError as error:
+            logger.warning("Jenkins refused run %s of %s: %s", run.seq, "/".join(path), error)
+            await self._move(run, states.ERROR, description=f"Jenkins refused the run: {error}")
+            return 0
+
+    async def _unstartable(self, runs: Any, reason: str) -> None:
+        """Runs Jenkins cannot take now: ERROR once they have waited past the bound."""
+        deadline = now() - timedelta(seconds=self.give_up_after)
+        for run, _name in runs:
+            if run.created_at > deadline:
+                continue
+            waited = int(self.give_up_after)
+            description = reason or (
+                f"Jenkins did not answer for {waited} s, so the run was never started; "
+                "run the pipeline again once Jenkins is back"
+            )
+            await self._move(run, states.ERROR, description=description)
+
+    async def _move(self, run: Run, target: str, **values: Any) -> Run | None:
+        moved = await self.store.move(run, target, **values)
+        if moved is not None and states.is_final(moved.state):
+            self.kick()
+        return moved
+
+    # Keeping runs current.
+
+    async def refresh(self, run: Run, name: str) -> Run:
+        """The run brought up to date from Jenkins (unchanged if Jenkins does not answer)."""
+        if states.is_final(run.state) or run.queue_id is None or not run.jenkins:
+            return run
+        try:
+            return await self._refresh(run, name)
+        except JenkinsError as error:
+            logger.info("run %s of %s not refreshed: %s", run.seq, name, error)
+            return run
+
+    async def _refresh(self, run: Run, name: str) -> Run:
+        client = await self.pool.client(run.jenkins)
+        path = job_path(run.workspace_id, name)
+        number = run.build_number
+        if number is None:
+            assert run.queue_id is not None
+            try:
+                item = await client.queue_item(run.queue_id)
+            except JenkinsNotFound:
+                gone = "Jenkins no longer knows this run's queue item"
+                return await self._move(run, states.UNKNOWN, description=gone) or run
+            if item.cancelled:
+                return await self._move(run, states.CANCELED) or run
+            if item.build_number is None:
+                return run
+            number = item.build_number
+
+        try:
+            info = await client.build_info(path, number)
+        except JenkinsNotFound:
+            gone = f"Jenkins no longer has build {number}"
+            return (
+                await self._move(run, states.UNKNOWN, build_number=number, description=gone) or run
+            )
+        paused = bool(info.get("building")) and bool(await client.pending_inputs(path, number))
+        target = states.from_build(info, paused)
+        started = _moment(info.get("timestamp"))
+        values: dict[str, Any] = {
+            "build_number": number,
+            "started_at": started,
+            "description": str(info.get("description") or ""),
+        }
+        if states.is_final(target):
+            duration = int(info.get("duration") or 0)
+            values["duration_ms"] = duration
+            if started is not None:
+                values["finished_at"] = started + timedelta(milliseconds=duration)
+        elif started is not None:
+            values["duration_ms"] = max(0, int((now() - started).total_seconds() * 1000))
+        moved = await self._move(run, target, **values)
+        if moved is not None:
+            return moved
+        return await self.store.by_id(run.id) or run

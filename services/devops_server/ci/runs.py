@@ -1,0 +1,300 @@
+"""The run store: runs, their state machine, the pipeline's run summary, and run details.
+
+Decisions:
+- A run's number (`seq`, the API's `runId`) comes from the pipeline row: asking for a run
+  increments `pipelines.last_run_seq` and inserts the run in one transaction, so numbers are
+  dense and ordered per pipeline even while runs wait in Workbench's own queue, before
+  Jenkins has a build number for them.
+- States move only forward (see `states`): `move` is one `UPDATE ... WHERE state IN
+  (predecessors)`, so a late report or two replicas racing change nothing twice. The same
+  transaction keeps the pipeline's summary current: `last_run_state` when the run is the
+  pipeline's newest, `total_successes` and `weather` when it ends. `total_runs` counts every
+  run asked for, at the time it is asked for.
+- A run "waits in Workbench's queue" while it is QUEUE with no `queue_id`; once handed to
+  Jenkins it has one. The run cap counts the unfinished runs that Jenkins has.
+- Details only Jenkins has are kept in `run_details` once the run has finished, keyed by kind
+  and key (a node id, a step id); an unfinished run's details are always asked of Jenkins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from libs.common.errors import NotFound
+from services.devops_server.ci import states
+from services.devops_server.store.tables import Pipeline, Run, RunDetail
+
+# `pg_try_advisory_xact_lock(DISPATCH_LOCK, workspace_id)`: one dispatcher per workspace.
+DISPATCH_LOCK = 0x52554E53  # "RUNS"
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    state: str = ""
+    trigger_type: str = ""
+    started_by: str = ""
+    description: str = ""
+    run_id: int = 0
+    start_from: datetime | None = None
+    start_to: datetime | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RunStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def pipeline(self, workspace_id: int, name: str) -> Pipeline:
+        async with self.sessions() as session:
+            row = await session.scalar(
+                select(Pipeline).where(Pipeline.workspace_id == workspace_id, Pipeline.name == name)
+            )
+        if row is None:
+            raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
+        return row
+
+    async def create(
+        self,
+        pipeline: Pipeline,
+        parameters: list[dict[str, Any]],
+        *,
+        trigger_type: str,
+        started_by: str,
+    ) -> Run:
+        """A new run in state QUEUE with the pipeline's next number."""
+        async with self.sessions.begin() as session:
+            seq = await session.scalar(
+                update(Pipeline)
+                .where(Pipeline.id == pipeline.id)
+                .values(
+                    last_run_seq=Pipeline.last_run_seq + 1,
+                    total_runs=Pipeline.total_runs + 1,
+                    last_run_state=states.QUEUE,
+                    last_run_at=func.now(),
+                )
+                .returning(Pipeline.last_run_seq)
+            )
+            if seq is None:
+                raise NotFound(f"pipeline {pipeline.name!r} was deleted")
+            run = Run(
+                pipeline_id=pipeline.id,
+                workspace_id=pipeline.workspace_id,
+                seq=seq,
+                jenkins="",
+                state=states.QUEUE,
+                trigger_type=trigger_type,
+                started_by=started_by,
+                parameters=parameters,
+                description="",
+                duration_ms=0,
+            )
+            session.add(run)
+        return run
+
+    async def get(self, workspace_id: int, name: str, seq: int) -> tuple[Pipeline, Run]:
+        async with self.sessions() as session:
+            found = (
+                await session.execute(
+                    select(Pipeline, Run)
+                    .join(Run, Run.pipeline_id == Pipeline.id)
+                    .where(
+                        Pipeline.workspace_id == workspace_id,
+                        Pipeline.name == name,
+                        Run.seq == seq,
+                    )
+                )
+            ).first()
+        if found is None:
+            raise NotFound(f"run {seq} of pipeline {name!r} does not exist")
+        return found[0], found[1]
+
+    async def by_id(self, run_id: int) -> Run | None:
+        async with self.sessions() as session:
+            return await session.get(Run, run_id)
+
+    async def list_runs(
+        self,
+        pipeline_id: int,
+        where: RunFilter,
+        *,
+        order: str,
+        ascending: bool,
+        offset: int,
+        limit: int,
+    ) -> tuple[Sequence[Run], int]:
+        conditions = [Run.pipeline_id == pipeline_id]
+        if where.state:
+            conditions.append(Run.state == where.state)
+        if where.trigger_type:
+            conditions.append(Run.trigger_type == where.trigger_type)
+        if where.started_by:
+            conditions.append(Run.started_by == where.started_by)
+        if where.description:
+            escaped = (
+                where.description.replace("\\", "\\\\").replace("%", r"\%").replace("_", r"\_")
+            )
+            conditions.append(Run.description.ilike(f"%{escaped}%"))
+        if where.run_id:
+            conditions.append(Run.seq == where.run_id)
+        if where.start_from is not None:
+            conditions.append(Run.started_at >= where.start_from)
+        if where.start_to is not None:
+            conditions.append(Run.started_at <= where.start_to)
+        column = {"CREATED_AT": Run.created_at, "START_AT": Run.started_at}.get(order, Run.seq)
+        ordering = [column.asc() if ascending else column.desc()]
+        if column is not Run.seq:
+            ordering.append(Run.seq.asc() if ascending else Run.seq.desc())
+        query = select(Run).where(and_(*conditions)).order_by(*ordering).offset(offset)
+        if limit:
+            query = query.limit(limit)
+        async with self.sessions() as session:
+            rows = (await session.scalars(query)).all()
+            if limit and (offset > 0 or len(rows) >= limit):
+                total = await session.scalar(
+                    select(func.count()).select_from(Run).where(and_(*conditions))
+                )
+            else:
+                total = offset + len(rows)
+        return rows, int(total or 0)
+
+    async def set_fields(self, run_id: int, **values: Any) -> None:
+        """Jenkins coordinates of a run (instance, queue item, build number): no state change."""
+        async with self.sessions.begin() as session:
+            await session.execute(
+                update(Run).where(Run.id == run_id).values(updated_at=func.now(), **values)
+            )
+
+    async def move(self, run: Run, target: str, **values: Any) -> Run | None:
+        """Move a run to `target` if the state machine allows; the updated run, else None.
+
+        Without a state change (`target` equal to the current state) only `values` are
+        written, and only while the run is unfinished.
+        """
+        allowed = states.PREDECESSORS.get(target, ())
+        if target == run.state and not states.is_final(target):
+            allowed = (target,)
+        if not allowed:
+            return None
+        if states.is_final(target):
+            values.setdefault("finished_at", now())
+        async with self.sessions.begin() as session:
+            moved = await session.scalar(
+                update(Run)
+                .where(Run.id == run.id, Run.state.in_(allowed))
+                .values(state=target, updated_at=func.now(), **values)
+                .returning(Run)
+            )
+            if moved is None:
+                return None
+            if target != run.state:
+                await self._summarise(session, moved)
+        assert isinstance(moved, Run)
+        return moved
+
+    async def _summarise(self, session: AsyncSession, run: Run) -> None:
+        await session.execute(
+            update(Pipeline)
+            .where(Pipeline.id == run.pipeline_id, Pipeline.last_run_seq == run.seq)
+            .values(last_run_state=run.state)
+        )
+        if not states.is_final(run.state):
+            return
+        recent = (
+            await session.scalars(
+                select(Run.state)
+                .where(Run.pipeline_id == run.pipeline_id, Run.state.in_(states._COUNTED))
+                .order_by(Run.seq.desc())
+                .limit(states.WEATHER_WINDOW)
+            )
+        ).all()
+        successes = 1 if run.state == states.SUCCESS else 0
+        await session.execute(
+            update(Pipeline)
+            .where(Pipeline.id == run.pipeline_id)
+            .values(
+                total_successes=Pipeline.total_successes + successes,
+                weather=states.weather(recent),
+            )
+        )
+
+    # The dispatcher's queries.
+
+    async def workspaces_waiting(self) -> list[int]:
+        """Workspaces with runs waiting in Workbench's queue."""
+        async with self.sessions() as session:
+            rows = await session.scalars(
+                select(Run.workspace_id)
+                .where(Run.state == states.QUEUE, Run.queue_id.is_(None))
+                .distinct()
+            )
+            return list(rows)
+
+    async def active(self, session: AsyncSession, workspace_id: int) -> int:
+        """Unfinished runs that Jenkins has (they count against the run cap)."""
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Run)
+            .where(
+                Run.workspace_id == workspace_id,
+                Run.state.in_(states.UNFINISHED),
+                Run.queue_id.is_not(None),
+            )
+        )
+        return int(count or 0)
+
+    async def waiting(self, session: AsyncSession, workspace_id: int, limit: int) -> Sequence[Run]:
+        """A workspace's runs waiting in Workbench's queue, oldest first."""
+        return (
+            await session.scalars(
+                select(Run)
+                .where(
+                    Run.workspace_id == workspace_id,
+                    Run.state == states.QUEUE,
+                    Run.queue_id.is_(None),
+                )
+                .order_by(Run.id)
+                .limit(limit)
+            )
+        ).all()
+
+    async def in_jenkins(self, limit: int) -> Sequence[Run]:
+        """Unfinished runs Jenkins has, least recently updated first (what a poll refreshes)."""
+        async with self.sessions() as session:
+            return (
+                await session.scalars(
+                    select(Run)
+                    .where(Run.state.in_(states.UNFINISHED), Run.queue_id.is_not(None))
+                    .order_by(Run.updated_at)
+                    .limit(limit)
+                )
+            ).all()
+
+    async def pipeline_name(self, pipeline_id: int) -> str:
+        async with self.sessions() as session:
+            name = await session.scalar(select(Pipeline.name).where(Pipeline.id == pipeline_id))
+        return name or ""
+
+    # Details.
+
+    async def detail(self, run_id: int, kind: str, key: str = "") -> dict[str, Any] | None:
+        async with self.sessions() as session:
+            row = await session.get(RunDetail, (run_id, kind, key))
+        return None if row is None else row.content
+
+    async def keep_detail(self, run_id: int, kind: str, key: str, content: dict[str, Any]) -> None:
+        async with self.sessions.begin() as session:
+            await session.execute(
+                insert(RunDetail)
+                .values(run_id=run_id, kind=kind, key=key, content=content)
+                .on_conflict_do_nothing()
+            )
