@@ -17,6 +17,7 @@ import grpc
 from workbench_sdk.devops.v1 import (
     catalog_pb2_grpc,
     jenkins_pb2_grpc,
+    pipelines_pb2_grpc,
     runs_pb2_grpc,
     tenancy_pb2_grpc,
 )
@@ -36,6 +37,7 @@ class DevopsClient:
         self.jenkins = jenkins_pb2_grpc.JenkinsInstancesStub(self._channel)
         self.runs = runs_pb2_grpc.RunsStub(self._channel)
         self.catalog = catalog_pb2_grpc.CatalogStub(self._channel)
+        self.pipelines = pipelines_pb2_grpc.PipelineDefinitionsStub(self._channel)
 
     async def close(self) -> None:
         await self._channel.close()

@@ -17,6 +17,8 @@ from workbench_sdk.devops.v1 import (
     catalog_pb2_grpc,
     jenkins_pb2,
     jenkins_pb2_grpc,
+    pipelines_pb2,
+    pipelines_pb2_grpc,
     runs_pb2,
     runs_pb2_grpc,
     tenancy_pb2,
@@ -33,8 +35,11 @@ from services.devops_server.catalog.store import CatalogStore
 from services.devops_server.ci.dispatch import Dispatcher
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
 from services.devops_server.ci.instances_service import JenkinsInstancesService
+from services.devops_server.ci.pipelines import PipelineStore
+from services.devops_server.ci.pipelines_service import PipelineDefinitionsService
 from services.devops_server.ci.runs import RunStore
 from services.devops_server.ci.runs_service import RunsService
+from services.devops_server.ci.sync import JobPusher, SyncLoop
 from services.devops_server.crypto import SecretBox
 from services.devops_server.events import receiver
 from services.devops_server.events.recorder import EventRecorder
@@ -85,6 +90,12 @@ class DevopsServer:
         self.store = TenancyStore(self.sessions, box)
         self.instances = InstanceStore(self.sessions, box)
         self.jenkins = JenkinsPool(self.instances)
+        self.pipelines = PipelineStore(self.sessions)
+        self.pipeline_pusher = JobPusher(self.pipelines, self.jenkins, box)
+        self.pipeline_sync = SyncLoop(self.pipelines, self.pipeline_pusher)
+        self._pipelines_service = PipelineDefinitionsService(
+            self.pipelines, self.pipeline_pusher, self.pipeline_sync, box
+        )
         self.runs = RunStore(self.sessions)
         self.dispatcher = Dispatcher(self.runs, self.instances, self.jenkins, box)
         self._runs_service = RunsService(self.runs, self.dispatcher, box)
@@ -113,6 +124,9 @@ class DevopsServer:
             JenkinsInstancesService(self.instances, self.jenkins), self._grpc
         )
         runs_pb2_grpc.add_RunsServicer_to_server(self._runs_service, self._grpc)
+        pipelines_pb2_grpc.add_PipelineDefinitionsServicer_to_server(
+            self._pipelines_service, self._grpc
+        )
         catalog_pb2_grpc.add_CatalogServicer_to_server(
             CatalogService(CatalogStore(sessions(self._engine))), self._grpc
         )
@@ -123,17 +137,20 @@ class DevopsServer:
                 jenkins_pb2.DESCRIPTOR.services_by_name["JenkinsInstances"].full_name,
                 runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
                 catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name,
+                pipelines_pb2.DESCRIPTOR.services_by_name["PipelineDefinitions"].full_name,
             ],
         )
         host = self.settings.bind_host
         self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.devops_grpc_port}")
         await self._grpc.start()
+        self.pipeline_sync.start()
 
         self.http_port = await self._http.start()
         await self.dispatcher.start()
         logger.info("devops-server serving gRPC on %s, HTTP on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
+        await self.pipeline_sync.stop()
         await self.dispatcher.stop()
         await self._grpc.stop(grace=1)
         await self._http.stop()

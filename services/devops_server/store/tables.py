@@ -172,6 +172,8 @@ class Pipeline(Base):
     synced_generation: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     sync_error: Mapped[str] = mapped_column(Text, nullable=False, default="")
     synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # The job's name in Jenkins as last pushed ("" before the first push): migration 0004.
+    jenkins_name: Mapped[str] = mapped_column(String(255), nullable=False, server_default="")
 
     last_run_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_run_state: Mapped[str] = mapped_column(String(16), nullable=False, default="")
@@ -184,6 +186,11 @@ class Pipeline(Base):
         UniqueConstraint("workspace_id", "name"),
         Index("ix_pipelines_workspace_last_run", "workspace_id", "last_run_at"),
         Index("ix_pipelines_workspace_created", "workspace_id", "created_at"),
+        Index(
+            "ix_pipelines_pending_sync",
+            "id",
+            postgresql_where=text("generation > synced_generation"),
+        ),
     )
 
 

@@ -1,0 +1,41 @@
+"""pipelines: the name a pipeline's job has in Jenkins, and the index of pending pushes
+
+`jenkins_name` is the job name last pushed (empty before the first push), so a rename made
+while Jenkins was down is applied as a rename later rather than leaving the old job behind.
+The partial index keeps the sync loop's "what is not in Jenkins yet" query cheap whatever the
+number of pipelines.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column(
+        "pipelines",
+        sa.Column("jenkins_name", sa.String(length=255), server_default="", nullable=False),
+    )
+    op.create_index(
+        "ix_pipelines_pending_sync",
+        "pipelines",
+        ["id"],
+        unique=False,
+        postgresql_where=sa.text("generation > synced_generation"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_index(
+        "ix_pipelines_pending_sync",
+        table_name="pipelines",
+        postgresql_where=sa.text("generation > synced_generation"),
+    )
+    op.drop_column("pipelines", "jenkins_name")

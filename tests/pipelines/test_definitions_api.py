@@ -1,0 +1,259 @@
+"""Creating, reading, changing and deleting pipelines over REST, checked in Jenkins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from libs.jenkins import JenkinsClient
+from tests.pipelines.conftest import CI, SCRIPT, SYNC, conforms
+
+PARAMETERS = [
+    {"name": "TARGET", "type": "PARAMETER_TYPE_STRING", "defaultValue": "dev"},
+    {"name": "NOTES", "type": "PARAMETER_TYPE_TEXT", "defaultValue": "a\nb"},
+    {"name": "DRY_RUN", "type": "PARAMETER_TYPE_BOOLEAN", "defaultValue": "true"},
+    {"name": "REGION", "type": "PARAMETER_TYPE_CHOICE", "defaultValue": "eu\nus"},
+]
+
+
+async def test_created_pipeline_answers_in_the_contract_shape(ci: CI) -> None:
+    answer = await ci.create("build-app", description="the app")
+
+    assert answer.status_code == 200, answer.text
+    conforms(answer.json(), "v1alpha1Pipeline")
+    assert answer.json()["name"] == "build-app"
+    assert answer.json()["workspaceId"] == str(ci.workspace_id)
+    assert answer.json()["type"] == "PIPELINE_TYPE_CUSTOM"
+    assert answer.headers[SYNC] == "synced"
+
+
+async def test_created_pipeline_is_a_job_in_the_workspace_folder(ci: CI) -> None:
+    await ci.create("build-app", parameters=PARAMETERS, triggers={"time": {"cron": "H 3 * * *"}})
+
+    job = ci.job("build-app")
+
+    assert job is not None
+    assert [p.name for p in job.config.parameters] == ["TARGET", "NOTES", "DRY_RUN", "REGION"]
+    assert job.config.parameter("REGION").choices == ["eu", "us"]
+    assert job.config.parameter("DRY_RUN").default is True
+    assert job.config.cron == ["H 3 * * *"]
+
+
+async def test_jenkinsfile_update_reaches_the_job_script(ci: CI) -> None:
+    await ci.create("build-app")
+
+    answer = await ci.put_jenkinsfile("build-app")
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["jenkinsfile"] == SCRIPT
+    assert ci.job("build-app").config.script == SCRIPT
+
+
+async def test_a_jenkinsfile_that_does_not_parse_is_refused_with_its_position(ci: CI) -> None:
+    await ci.create("build-app")
+
+    answer = await ci.put_jenkinsfile("build-app", "pipeline { stages { stage('x') { ")
+
+    assert answer.status_code == 400
+    assert "jenkinsfile: line" in answer.json()["message"]
+
+
+async def test_scm_pipeline_job_reads_git(ci: CI) -> None:
+    scm = {
+        "gitRepository": {"url": "https://git.example.com/app.git"},
+        "credentialId": "git-robot",
+        "branch": "main",
+        "jenkinsFilePath": "ci/Jenkinsfile",
+    }
+
+    answer = await ci.create("from-git", type="PIPELINE_TYPE_SCM", pipelineScm=scm)
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["pipelineScm"]["jenkinsFilePath"] == "ci/Jenkinsfile"
+    job_scm = ci.job("from-git").config.scm
+    assert job_scm.url == "https://git.example.com/app.git"
+    assert job_scm.credentials_id == "git-robot"
+    assert job_scm.branch == "*/main"
+    assert job_scm.script_path == "ci/Jenkinsfile"
+
+
+async def test_update_replaces_the_definition_in_jenkins(ci: CI) -> None:
+    await ci.create("build-app", parameters=PARAMETERS)
+
+    answer = await ci.http.put(
+        ci.path("/build-app"),
+        json={
+            "type": "PIPELINE_TYPE_CUSTOM",
+            "description": "changed",
+            "parameters": [{"name": "ONLY", "type": "PARAMETER_TYPE_STRING"}],
+            "buildConfig": {"disableConcurrence": True},
+        },
+        headers=ci.auth(),
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["description"] == "changed"
+    job = ci.job("build-app")
+    assert [p.name for p in job.config.parameters] == ["ONLY"]
+    assert job.config.concurrent is False
+    assert job.description == "changed"
+
+
+async def test_get_answers_the_stored_definition(ci: CI) -> None:
+    await ci.create("build-app", parameters=PARAMETERS, description="d")
+
+    answer = await ci.get("build-app")
+
+    assert answer.status_code == 200
+    conforms(answer.json(), "v1alpha1Pipeline")
+    assert answer.json()["description"] == "d"
+    assert [p["name"] for p in answer.json()["parameters"]] == [p["name"] for p in PARAMETERS]
+
+
+async def test_missing_pipeline_is_404(ci: CI) -> None:
+    assert (await ci.get("nothing")).status_code == 404
+
+
+async def test_duplicate_name_is_409(ci: CI) -> None:
+    await ci.create("build-app")
+
+    answer = await ci.create("build-app")
+
+    assert answer.status_code == 409
+    assert "build-app" in answer.json()["message"]
+
+
+async def test_delete_removes_the_pipeline_and_its_job(ci: CI) -> None:
+    await ci.create("build-app")
+
+    answer = await ci.http.delete(ci.path("/build-app"), headers=ci.auth())
+
+    assert answer.status_code == 200
+    assert (await ci.get("build-app")).status_code == 404
+    assert ci.job("build-app") is None
+
+
+async def test_rename_moves_the_job(ci: CI) -> None:
+    await ci.create("old-name")
+
+    answer = await ci.http.put(
+        ci.path("/old-name/name"), json={"newName": "new-name"}, headers=ci.auth()
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "new-name"
+    assert (await ci.get("old-name")).status_code == 404
+    assert ci.job("old-name") is None
+    assert ci.job("new-name") is not None
+
+
+async def test_rename_onto_an_existing_name_is_409(ci: CI) -> None:
+    await ci.create("one")
+    await ci.create("two")
+
+    answer = await ci.http.put(ci.path("/one/name"), json={"newName": "two"}, headers=ci.auth())
+
+    assert answer.status_code == 409
+    assert "newName" in answer.json()["message"]
+
+
+async def test_toggle_disables_and_enables_the_job(ci: CI) -> None:
+    await ci.create("build-app")
+
+    disabled = await ci.http.post(
+        ci.path("/build-app:toggle"), json={"disable": True}, headers=ci.auth()
+    )
+    shown = await ci.get("build-app")
+    job_disabled = ci.job("build-app").config.disabled
+    await ci.http.post(ci.path("/build-app:toggle"), json={"disable": False}, headers=ci.auth())
+
+    assert disabled.status_code == 200, disabled.text
+    assert disabled.json() == {}
+    assert shown.json()["disabled"] is True
+    assert job_disabled is True
+    assert ci.job("build-app").config.disabled is False
+
+
+async def test_replicate_copies_definition_and_script(ci: CI) -> None:
+    await ci.create("source", parameters=PARAMETERS)
+    await ci.put_jenkinsfile("source")
+
+    answer = await ci.http.post(
+        ci.path(":replicate"),
+        json={"sourcePipelineName": "source", "destPipelineName": "copy"},
+        headers=ci.auth(),
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["name"] == "copy"
+    assert len(answer.json()["parameters"]) == len(PARAMETERS)
+    assert ci.job("copy").config.script == SCRIPT
+
+
+async def test_sync_recreates_a_job_deleted_in_jenkins(ci: CI) -> None:
+    await ci.create("build-app")
+    await ci.put_jenkinsfile("build-app")
+    async with JenkinsClient(ci.jenkins.url, ci.jenkins.admin_user, ci.jenkins.api_token) as j:
+        await j.delete_item((str(ci.workspace_id), "build-app"))
+    assert ci.job("build-app") is None
+
+    answer = await ci.http.post(ci.path("/build-app:sync"), json={}, headers=ci.auth())
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"result": "synced"}
+    assert ci.job("build-app").config.script == SCRIPT
+
+
+async def test_multi_branch_is_unimplemented(ci: CI) -> None:
+    answer = await ci.create("mb", type="PIPELINE_TYPE_MULTI_BRANCH")
+
+    assert answer.status_code == 501
+    assert "MULTI_BRANCH" in answer.json()["message"]
+
+
+async def test_parameters_are_read_and_patched(ci: CI) -> None:
+    await ci.create("build-app", parameters=PARAMETERS[:1])
+
+    patched = await ci.http.post(
+        ci.path("/build-app/parameters"),
+        json={
+            "operations": [
+                {
+                    "operation": "PARAMETER_OPERATION_ADD",
+                    "parameter": {"name": "EXTRA", "type": "PARAMETER_TYPE_STRING"},
+                },
+                {
+                    "operation": "PARAMETER_OPERATION_DELETE",
+                    "parameter": {"name": "TARGET"},
+                },
+            ]
+        },
+        headers=ci.auth(),
+    )
+    read = await ci.http.get(ci.path("/build-app/parameters"), headers=ci.auth())
+
+    assert patched.status_code == 200, patched.text
+    conforms(patched.json(), "v1alpha1PatchPipelineParametersResponse")
+    conforms(read.json(), "v1alpha1GetBuildParameterResponse")
+    assert [p["name"] for p in read.json()["parameters"]] == ["EXTRA"]
+    assert [p.name for p in ci.job("build-app").config.parameters] == ["EXTRA"]
+
+
+async def test_adding_an_existing_parameter_is_409(ci: CI) -> None:
+    await ci.create("build-app", parameters=PARAMETERS[:1])
+
+    answer = await ci.http.post(
+        ci.path("/build-app/parameters"),
+        json={
+            "operations": [
+                {"operation": "PARAMETER_OPERATION_ADD", "parameter": {"name": "TARGET"}}
+            ]
+        },
+        headers=ci.auth(),
+    )
+
+    assert answer.status_code == 409
+    assert "operations[0].parameter.name" in answer.json()["message"]
+
+
+def _names(listed: Any) -> list[str]:
+    return [item["name"] for item in listed.json()["items"]]
