@@ -7,7 +7,10 @@ all. Two pieces make that cheap and exact:
 - `ObjectCache` keeps the objects a `ListWatch` reports, by (namespace, name), so a
   reconcile reads the actual state from memory instead of asking the API server each time.
   It is fed by `handle(event_type, obj)`, the `ListWatch` handler, and calls an optional
-  `on_event(obj)` afterwards so the caller can enqueue the owning key. After its own write
+  `on_event(obj)` afterwards so the caller can enqueue the owning key, once with the object
+  as reported and once with its previous known state: an object that leaves a label
+  selector may be reported without the label that says who owned it, and an object whose
+  owner label changed concerns both owners. After its own write
   a reconciler calls `remember(obj)` with the server's answer: the watch event for that write
   may arrive later, and until then the cache would show the state from before the write.
 - `owned_patch(actual, desired)` is the smallest RFC 7386 merge patch that makes the fields
@@ -59,16 +62,21 @@ class ObjectCache:
         return self._objects.get((namespace, name))
 
     def handle(self, event_type: str, obj: Obj) -> None:
-        """A `ListWatch` handler: record the event, then tell `on_event`."""
+        """A `ListWatch` handler: record the event, then tell `on_event` about the object as
+        reported and, if it differs, as it was known before."""
         if event_type == "DELETED":
-            self._objects.pop(object_key(obj), None)
+            before = self._objects.pop(object_key(obj), None)
         elif event_type in ("ADDED", "MODIFIED"):
+            before = self._objects.get(object_key(obj))
             self._objects[object_key(obj)] = obj
         else:
             return
 
-        if self._on_event is not None:
-            self._on_event(obj)
+        if self._on_event is None:
+            return
+        self._on_event(obj)
+        if before is not None and before is not obj:
+            self._on_event(before)
 
     def remember(self, obj: Obj) -> None:
         """Record the answer to our own write, ahead of its watch event."""

@@ -110,12 +110,14 @@ class Syncer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
-        if self.elector is not None and release:
-            await self.elector.release()
         if self._kube is not None:
+            if self.elector is not None and release:
+                await self.elector.release()
             await self._kube.close()
+            self._kube = None
         if self._devops is not None:
             await self._devops.close()
+            self._devops = None
         await self._http.stop()
 
     async def _campaign(self) -> None:

@@ -92,11 +92,15 @@ async def make_syncer(
     started: list[Syncer] = []
 
     async def make(
-        identity: str = "syncer-a", *, wait_ready: bool = True, **options: Any
+        identity: str = "syncer-a",
+        *,
+        wait_ready: bool = True,
+        devops_address: str | None = None,
+        **options: Any,
     ) -> Syncer:
         settings = stack_settings(
             devops.settings.database_url or "",
-            devops_address=f"127.0.0.1:{devops.grpc_port}",
+            devops_address=devops_address or f"127.0.0.1:{devops.grpc_port}",
             internal_token=devops.settings.internal_token,
             control_plane_kubeconfig=kubeconfig,
             argocd_namespace=ARGOCD,
