@@ -12,18 +12,24 @@ workspace's Jenkins folder. What a Secret looks like:
   credential name is a label value, which is why it is limited to 63 characters and to the
   characters of a DNS subdomain;
 - annotations for the type, the description and the time of the last change;
-- the built-in Secret type where one fits (`kubernetes.io/basic-auth`,
-  `kubernetes.io/ssh-auth`, with their standard keys), `Opaque` otherwise.
+- the built-in Secret type where one fits, `Opaque` otherwise, and these data keys (what the
+  syncer reads when it mirrors a credential into Jenkins):
+
+      USERNAME_PASSWORD  kubernetes.io/basic-auth  username, password
+      SSH_KEY            kubernetes.io/ssh-auth    username, ssh-privatekey, passphrase (if any)
+      SECRET_TEXT        Opaque                    secret
+      KUBECONFIG         Opaque                    kubeconfig
 
 IMPORTANT: secret values go one way, into the cluster. Every read answers the base info and
 the fields that are not secret (a username), and the secret fields of the answer are always
 empty. No log line and no error message quotes a value: validation errors name the field and
-the rule only, and a Kubernetes error on a write is replaced by a message of our own, since
-the cluster's text is not ours to vouch for.
+the rule only, and the cluster's refusal of a Secret (422) is told in our own words, since
+its text may quote the object.
 
-Updates are PUTs of the non-secret fields (the description is replaced), but an empty secret
-field keeps the stored value, because a reader never has the value to send back. The type of
-a credential never changes; delete and recreate it instead.
+An update replaces the description, but an empty value field keeps the stored value: a reader
+never has the secret values to send back, and a username left out is kept the same way. So a
+passphrase, once set, can only be changed, not removed. The type of a credential never
+changes; delete and recreate it instead.
 
 Each call builds its control-plane client from the kubeconfig file and closes it at the end
 (`libs.kube.kubeconfig_file`): credentials change rarely, and apiserver's shutdown does not
@@ -396,6 +402,7 @@ class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
             )
             return list(listed.items)
 
+        # `includeGlobal` changes nothing: Workbench has no credentials outside workspaces.
         wanted = request.name.lower()
         items = [
             credential

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +23,7 @@ from libs.common.config import Settings
 from services.apiserver.app import ApiServer
 from services.devops_server.app import DevopsServer
 from tests.apiserver.conftest import Stack
-from tests.conftest import stack_settings
+from tests.conftest import drop_database, new_database, stack_settings
 
 MGMT = "/apis/amamba.io/v1alpha1/management"
 CREDENTIALS = "/apis/credential.amamba.io/v1alpha1/workspaces/{}/credentials"
@@ -110,15 +112,52 @@ async def control_plane() -> AsyncIterator[Any]:
     await cluster.stop()
 
 
-@pytest.fixture
-async def stack(database_url: str, control_plane: Any, tmp_path: Path) -> AsyncIterator[Stack]:
-    kubeconfig = control_plane.write_kubeconfig(tmp_path / "control-plane.yaml")
+@asynccontextmanager
+async def running_stack(
+    database_url: str, control_plane: Any, folder: Path
+) -> AsyncIterator[Stack]:
+    kubeconfig = control_plane.write_kubeconfig(folder / "control-plane.yaml")
     settings = stack_settings(database_url, control_plane_kubeconfig=kubeconfig)
     devops, api = await start_stack(settings)
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
-        yield Stack(settings, devops, api, http)
-    await api.stop()
-    await devops.stop()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+            yield Stack(settings, devops, api, http)
+    finally:
+        await api.stop()
+        await devops.stop()
+
+
+@pytest.fixture
+async def stack(database_url: str, control_plane: Any, tmp_path: Path) -> AsyncIterator[Stack]:
+    async with running_stack(database_url, control_plane, tmp_path) as made:
+        yield made
+
+
+@dataclass
+class Shared:
+    """One stack, control plane and workspace for a module's tests that change nothing."""
+
+    stack: Stack
+    control_plane: Any
+    workspace_id: int
+
+
+@pytest.fixture(scope="module")
+async def shared(
+    server_url: str, template_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Shared]:
+    from sandbox.kube import KubeStandIn
+
+    url = await new_database(server_url, template_database)
+    cluster = KubeStandIn(name="control-plane", control_plane=True)
+    await cluster.start()
+    try:
+        folder = tmp_path_factory.mktemp("shared")
+        async with running_stack(url, cluster, folder) as made:
+            yield Shared(made, cluster, await workspace(made, "shared", {}))
+    finally:
+        await cluster.stop()
+        await drop_database(server_url, url)
 
 
 async def workspace(stack: Stack, alias: str, members: dict[str, str]) -> int:

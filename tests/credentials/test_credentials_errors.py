@@ -16,6 +16,7 @@ from tests.credentials.conftest import (
     PASSWORD,
     PRIVATE_KEY,
     TOKEN,
+    Shared,
     body,
     start_stack,
     workspace,
@@ -126,12 +127,12 @@ BAD_INPUT = [
 
 @pytest.mark.parametrize(("fields", "message"), BAD_INPUT)
 async def test_bad_input_is_refused_naming_the_field_and_never_the_value(
-    stack: Stack, control_plane: Any, fields: dict[str, Any], message: str
+    shared: Shared, fields: dict[str, Any], message: str
 ) -> None:
-    workspace_id = await workspace(stack, "team-a", {})
+    stack = shared.stack
 
     answer = await stack.http.post(
-        CREDENTIALS.format(workspace_id),
+        CREDENTIALS.format(shared.workspace_id),
         json={"credentialName": "bad", **fields},
         headers=stack.auth("admin"),
     )
@@ -140,17 +141,15 @@ async def test_bad_input_is_refused_naming_the_field_and_never_the_value(
     assert answer.json()["code"] == 3
     assert answer.json()["message"].startswith(message)
     assert TOKEN not in answer.text
-    assert control_plane.list_objects("v1", "Secret", "workbench-system") == []
+    assert shared.control_plane.list_objects("v1", "Secret", "workbench-system") == []
 
 
 @pytest.mark.parametrize("name", ["Upper", "-dash", "a/b", "x" * 64, "dot."])
-async def test_a_name_that_cannot_be_a_secret_name_is_refused(stack: Stack, name: str) -> None:
-    workspace_id = await workspace(stack, "team-a", {})
-
-    answer = await stack.http.post(
-        CREDENTIALS.format(workspace_id),
+async def test_a_name_that_cannot_be_a_secret_name_is_refused(shared: Shared, name: str) -> None:
+    answer = await shared.stack.http.post(
+        CREDENTIALS.format(shared.workspace_id),
         json=body("SECRET_TEXT", name),
-        headers=stack.auth("admin"),
+        headers=shared.stack.auth("admin"),
     )
 
     assert answer.status_code == 400, answer.text
@@ -224,6 +223,40 @@ async def test_a_viewer_reads_but_cannot_create(stack: Stack) -> None:
 
     assert listed.status_code == 200
     assert created.status_code == 403
+
+
+async def test_an_update_that_loses_a_race_is_a_conflict(stack: Stack, control_plane: Any) -> None:
+    workspace_id = await workspace(stack, "team-a", {})
+    url = CREDENTIALS.format(workspace_id)
+    await stack.http.post(url, json=body("SECRET_TEXT", "token"), headers=stack.auth("admin"))
+    control_plane.fail_next_write(status=409, resource="secrets")
+
+    answer = await stack.http.put(
+        f"{url}/token", json={"description": "new"}, headers=stack.auth("admin")
+    )
+
+    assert answer.status_code == 409, answer.text
+    assert answer.json()["message"] == (
+        "credential 'token' changed while it was being updated; try again"
+    )
+
+
+async def test_a_secret_the_cluster_refuses_is_reported_in_our_words(
+    stack: Stack, control_plane: Any
+) -> None:
+    workspace_id = await workspace(stack, "team-a", {})
+    control_plane.fail_next_write(status=422, resource="secrets")
+
+    answer = await stack.http.post(
+        CREDENTIALS.format(workspace_id),
+        json=body("SECRET_TEXT", "token"),
+        headers=stack.auth("admin"),
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"] == (
+        "the control-plane cluster refused the credential's Secret; check its size"
+    )
 
 
 async def test_a_control_plane_that_is_down_answers_unavailable(
