@@ -47,6 +47,7 @@ class Settings(BaseSettings):
     devops_grpc_port: int = 9091
     devops_http_port: int = 8081
     syncer_http_port: int = 8082
+    syncer_resync_seconds: float = 300.0
     devops_address: str = "127.0.0.1:9091"
 
     jwt_secret: str | None = None

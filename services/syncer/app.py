@@ -51,7 +51,7 @@ LEASE_NAME = "workbench-syncer"
 class Syncer:
     def __init__(self, settings: Settings, options: SyncerOptions | None = None) -> None:
         self.settings = settings
-        self.options = options or SyncerOptions()
+        self.options = options or SyncerOptions(resync_seconds=settings.syncer_resync_seconds)
         self.identity = self.options.identity or f"{socket.gethostname()}-{os.getpid()}"
         self._http = BackgroundHttp(self._http_app(), settings.bind_host, settings.syncer_http_port)
         self.http_port = 0
