@@ -242,3 +242,16 @@ async def test_grpc_reads_carry_no_secret_either(stack: Stack) -> None:
     assert got.base_info.type == credentials_pb2.USERNAME_PASSWORD
     assert got.basic_credential == credentials_pb2.BasicCredential(username="robot")
     assert PASSWORD not in str(got)
+
+
+async def test_a_list_sorts_by_name_in_the_direction_asked(stack: Stack) -> None:
+    workspace_id = await workspace(stack, "team-a", {})
+    url = CREDENTIALS.format(workspace_id)
+    for name in ("b", "c", "a"):
+        await stack.http.post(url, json=body("SECRET_TEXT", name), headers=stack.auth("admin"))
+
+    listed = await stack.http.get(
+        url, params={"sortBy": "FIELD_NAME", "sortDir": "DESC"}, headers=stack.auth("admin")
+    )
+
+    assert [c["baseInfo"]["name"] for c in listed.json()["items"]] == ["c", "b", "a"]

@@ -327,3 +327,46 @@ async def test_an_unreadable_kubeconfig_file_answers_unavailable(
 
     assert answer.status_code == 503, answer.text
     assert TOKEN not in answer.text
+
+
+async def test_a_secret_workbench_did_not_make_is_no_credential(
+    stack: Stack, control_plane: Any
+) -> None:
+    workspace_id = await workspace(stack, "team-a", {})
+    control_plane.seed(
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": "workbench-system"},
+        }
+    )
+    control_plane.seed(
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {
+                "name": f"wb-credential-{workspace_id}-planted",
+                "namespace": "workbench-system",
+                "labels": {"workbench.io/workspace": str(workspace_id)},
+            },
+            "data": {},
+        }
+    )
+    url = CREDENTIALS.format(workspace_id)
+
+    got = await stack.http.get(f"{url}/planted", headers=stack.auth("admin"))
+    listed = await stack.http.get(url, headers=stack.auth("admin"))
+
+    assert got.status_code == 404, got.text
+    assert listed.json()["items"] == []
+
+
+async def test_a_list_sorted_by_an_unknown_field_is_refused(shared: Shared) -> None:
+    answer = await shared.stack.http.get(
+        CREDENTIALS.format(shared.workspace_id),
+        params={"sortBy": "CLUSTER"},
+        headers=shared.stack.auth("admin"),
+    )
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"] == "sortBy: credentials sort by FIELD_NAME or CREATED_AT"
