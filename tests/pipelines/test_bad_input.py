@@ -1,0 +1,41 @@
+"""Bad definitions over REST: 400s naming the field, nothing stored."""
+
+from __future__ import annotations
+
+from tests.pipelines.conftest import CI
+
+
+async def test_bad_pipeline_name_is_refused_and_nothing_is_stored(ci: CI) -> None:
+    answer = await ci.create("a/b")
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"].startswith("name:")
+    assert (await ci.list()).json()["items"] == []
+
+
+async def test_bad_cron_names_the_trigger_field(ci: CI) -> None:
+    answer = await ci.create("p", triggers={"time": {"cron": "every day at noon"}})
+
+    assert answer.status_code == 400
+    assert "triggers.time.cron" in answer.json()["message"]
+
+
+async def test_scm_pipeline_without_a_git_url_is_refused(ci: CI) -> None:
+    answer = await ci.create("p", type="PIPELINE_TYPE_SCM", pipelineScm={"branch": "main"})
+
+    assert answer.status_code == 400
+    assert "pipelineScm.gitRepository.url" in answer.json()["message"]
+
+
+async def test_unknown_field_is_refused(ci: CI) -> None:
+    answer = await ci.create("p", color="blue")
+
+    assert answer.status_code == 400
+
+
+async def test_non_numeric_workspace_is_refused(ci: CI) -> None:
+    answer = await ci.http.get(
+        "/apis/pipeline.amamba.io/v1alpha1/workspaces/abc/pipelines", headers=ci.auth("admin")
+    )
+
+    assert answer.status_code == 400

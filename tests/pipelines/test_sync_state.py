@@ -1,0 +1,81 @@
+"""The database is the source of truth: saves never wait on Jenkins, and catch up later."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from tests.pipelines.conftest import CI, SCRIPT, SYNC, SYNC_ERROR, new_workspace
+
+
+async def _until_synced(ci: CI, name: str) -> str:
+    state = ""
+
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            while state != "synced":
+                state = (await ci.get(name)).headers[SYNC]
+                await asyncio.sleep(0.05)
+    return state
+
+
+async def test_save_while_jenkins_is_down_is_kept_and_shown_pending(ci: CI) -> None:
+    await ci.jenkins.down()
+
+    created = await ci.create("build-app", description="kept")
+    read = await ci.get("build-app")
+
+    assert created.status_code == 200, created.text
+    assert created.headers[SYNC] == "pending"
+    assert "Jenkins 'jenkins-a'" in created.headers[SYNC_ERROR]
+    assert read.json()["description"] == "kept"
+    assert read.headers[SYNC] == "pending"
+
+
+async def test_pending_pipeline_reaches_jenkins_once_it_is_back(ci: CI) -> None:
+    await ci.create("build-app")
+    await ci.jenkins.down()
+    await ci.put_jenkinsfile("build-app")
+
+    await ci.jenkins.up()
+
+    assert await _until_synced(ci, "build-app") == "synced"
+    assert ci.job("build-app").config.script == SCRIPT
+    assert SYNC_ERROR not in (await ci.get("build-app")).headers
+
+
+async def test_sync_while_jenkins_is_down_is_503_and_changes_nothing(ci: CI) -> None:
+    await ci.create("build-app")
+    await ci.jenkins.down()
+
+    answer = await ci.http.post(ci.path("/build-app:sync"), json={}, headers=ci.auth())
+
+    assert answer.status_code == 503
+    assert (await ci.get("build-app")).status_code == 200
+
+
+async def test_workspace_without_jenkins_saves_and_says_why(ci: CI) -> None:
+    # A second workspace, when two instances exist and neither is the default, has none.
+    await ci.http.post(
+        "/apis/pipeline.amamba.io/v1alpha1/management/jenkins",
+        json={
+            "name": "jenkins-b",
+            "config": {
+                "address": ci.jenkins.url,
+                "username": ci.jenkins.admin_user,
+                "password": ci.jenkins.api_token,
+            },
+        },
+        headers=ci.auth("admin"),
+    )
+    other = await new_workspace(ci.stack, "team-b", {"alice": "workspace-admin"})
+
+    answer = await ci.http.post(
+        ci.path(workspace_id=other),
+        json={"name": "build-app", "type": "PIPELINE_TYPE_CUSTOM"},
+        headers=ci.auth(),
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.headers[SYNC] == "pending"
+    assert "register one first" in answer.headers[SYNC_ERROR]
