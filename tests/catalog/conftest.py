@@ -1,11 +1,24 @@
 """The catalog over REST: the in-process stack of tests/apiserver, and helpers to set up
-workspaces and members through the same API a console uses."""
+workspaces and members through the same API a console uses.
+
+`stack` is a fresh stack and database per test. Test modules whose tests only read, or only
+send input that is refused, use `shared_stack` instead (one stack and database per module):
+starting a stack costs more than most tests here, and this folder should stay fast.
+"""
 
 from __future__ import annotations
 
-from tests.apiserver.conftest import Stack, stack
+from collections.abc import AsyncIterator
 
-__all__ = ["Stack", "stack"]
+import httpx
+import pytest
+
+from services.apiserver.app import ApiServer
+from services.devops_server.app import DevopsServer
+from tests.apiserver.conftest import Stack, stack
+from tests.conftest import drop_database, new_database, stack_settings
+
+__all__ = ["Stack", "shared_stack", "stack"]
 
 MGMT = "/apis/amamba.io/v1alpha1/management"
 PIPELINE = "/apis/pipeline.amamba.io/v1alpha1"
@@ -53,3 +66,19 @@ async def grant(stack: Stack, workspace_id: int, user: str, role: str) -> None:
         headers=stack.auth("admin"),
     )
     assert answer.status_code == 200, answer.text
+
+
+@pytest.fixture(scope="module")
+async def shared_stack(server_url: str, template_database: str) -> AsyncIterator[Stack]:
+    """One stack over one fresh database for a whole test module."""
+    database_url = await new_database(server_url, template_database)
+    settings = stack_settings(database_url)
+    devops = DevopsServer(settings)
+    await devops.start()
+    api = ApiServer(settings)
+    await api.start()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+        yield Stack(settings, devops, api, http)
+    await api.stop()
+    await devops.stop()
+    await drop_database(server_url, database_url)

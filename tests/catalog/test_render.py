@@ -45,7 +45,12 @@ async def render(stack: Stack, workspace_id: int, name: str, values: object, **k
     return jenkinsfile
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
+def stack(shared_stack: Stack) -> Stack:
+    return shared_stack
+
+
+@pytest.fixture(scope="module")
 async def team(stack: Stack) -> int:
     workspace_id = await make_workspace(stack, "team-a")
     for name, spec in (("go", SPEC), ("switches", SWITCHES)):
@@ -137,14 +142,14 @@ async def test_values_that_are_not_a_json_object_are_refused(
 
 async def test_a_disabled_global_template_is_refused(stack: Stack, team: int) -> None:
     await stack.http.post(
-        f"{PIPELINE}/templates", json={"name": "shared", "spec": SPEC}, headers=stack.auth("admin")
+        f"{PIPELINE}/templates", json={"name": "retired", "spec": SPEC}, headers=stack.auth("admin")
     )
     await stack.http.post(
-        f"{PIPELINE}/templates/shared:disable", json={}, headers=stack.auth("admin")
+        f"{PIPELINE}/templates/retired:disable", json={}, headers=stack.auth("admin")
     )
 
     with pytest.raises(FailedPrecondition) as caught:
-        await render(stack, team, "shared", {"gitURL": "u"}, global_=True)
+        await render(stack, team, "retired", {"gitURL": "u"}, global_=True)
 
     assert "disabled" in caught.value.message
 

@@ -9,6 +9,11 @@ from tests.catalog.conftest import PIPELINE, SPEC, Stack
 TEMPLATES = f"{PIPELINE}/templates"
 
 
+@pytest.fixture(scope="module")
+def stack(shared_stack: Stack) -> Stack:
+    return shared_stack
+
+
 async def post(stack: Stack, name: str, spec: str) -> tuple[int, str]:
     answer = await stack.http.post(
         TEMPLATES, json={"name": name, "spec": spec}, headers=stack.auth("admin")
@@ -84,3 +89,26 @@ async def test_unknown_body_field_is_400(stack: Stack) -> None:
 
     assert answer.status_code == 400
     assert "color" in answer.json()["message"]
+
+
+async def test_deeply_nested_spec_is_400(stack: Stack) -> None:
+    status, message = await post(stack, "t", "[" * 5000 + "]" * 5000)
+
+    assert status == 400
+    assert message.startswith("spec")
+
+
+async def test_control_character_in_fuzzy_name_is_400(stack: Stack) -> None:
+    answer = await stack.http.get(
+        TEMPLATES, params={"fuzzyName": "a\x00b"}, headers=stack.auth("admin")
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("fuzzyName:")
+
+
+async def test_get_with_an_impossible_name_is_400(stack: Stack) -> None:
+    answer = await stack.http.get(f"{TEMPLATES}/a..b", headers=stack.auth("admin"))
+
+    assert answer.status_code == 400
+    assert answer.json()["message"].startswith("name:")

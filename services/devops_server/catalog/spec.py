@@ -111,6 +111,8 @@ def parse(text: str) -> Spec:
     except yaml.YAMLError as error:
         first = str(error).splitlines()[0] if str(error) else "syntax error"
         raise InvalidArgument(f"spec: not valid YAML: {first}") from None
+    except RecursionError:
+        raise InvalidArgument("spec: nested too deeply") from None
     if not isinstance(document, dict):
         raise InvalidArgument("spec: must be a YAML mapping with jenkinsfileTemplate")
     unknown = sorted(str(key) for key in document if key not in _SPEC_KEYS)

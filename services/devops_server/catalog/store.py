@@ -87,6 +87,15 @@ def choice_list(field: str, values: Sequence[str]) -> list[str]:
     return list(values)
 
 
+def fuzzy(field: str, value: str) -> str:
+    """A name filter: any text a name may hold."""
+    if len(value) > MAX_NAME or _CONTROL.search(value):
+        raise InvalidArgument(
+            f"{field}: must be at most {MAX_NAME} characters, without control characters"
+        )
+    return value
+
+
 def _escape_like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -159,7 +168,7 @@ class CatalogStore:
             query = query.where(_scope(workspace_id))
         if enabled_only:
             query = query.where(Template.enabled.is_(True))
-        if fuzzy_name:
+        if fuzzy("fuzzyName", fuzzy_name):
             query = query.where(Template.name.ilike(_escape_like(fuzzy_name), escape="\\"))
         if template_type:
             query = query.where(Template.type == template_type)
@@ -170,6 +179,7 @@ class CatalogStore:
         return rows, int(total or 0)
 
     async def get_template(self, workspace_id: int, name: str) -> Template:
+        display_name("name", name)
         async with self._sessions() as session:
             row = await session.scalar(
                 select(Template).where(_scope(workspace_id), Template.name == name)
@@ -208,6 +218,7 @@ class CatalogStore:
     async def update_template(
         self, workspace_id: int, name: str, about: str, spec_text: str
     ) -> Template:
+        display_name("name", name)
         description("description", about)
         values: dict[str, Any] = {"description": about, "updated_at": func.now()}
         if spec_text.strip():
@@ -229,6 +240,7 @@ class CatalogStore:
         return row
 
     async def delete_template(self, workspace_id: int, name: str) -> None:
+        display_name("name", name)
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(Template).where(_scope(workspace_id), Template.name == name)
@@ -237,6 +249,7 @@ class CatalogStore:
                 raise NotFound(f"{_template_label(workspace_id, name)} does not exist")
 
     async def set_template_enabled(self, name: str, enabled: bool) -> None:
+        display_name("name", name)
         async with self._sessions.begin() as session:
             result = await session.execute(
                 update(Template)
@@ -261,7 +274,7 @@ class CatalogStore:
 
     async def list_groups(self, workspace_id: int, fuzzy_name: str = "") -> Sequence[PipelineGroup]:
         query = select(PipelineGroup).where(PipelineGroup.workspace_id == workspace_id)
-        if fuzzy_name:
+        if fuzzy("fuzzyName", fuzzy_name):
             query = query.where(PipelineGroup.name.ilike(_escape_like(fuzzy_name), escape="\\"))
         async with self._sessions() as session:
             await self._require_workspace(session, workspace_id)
@@ -314,7 +327,7 @@ class CatalogStore:
         sort_dir: int = 0,
     ) -> tuple[Sequence[GlobalBuildParameter], int]:
         query = select(GlobalBuildParameter)
-        if fuzzy_name:
+        if fuzzy("fuzzyName", fuzzy_name):
             query = query.where(
                 GlobalBuildParameter.name.ilike(_escape_like(fuzzy_name), escape="\\")
             )
@@ -338,6 +351,7 @@ class CatalogStore:
     async def update_parameter(
         self, old_name: str, name: str, choices: Sequence[str]
     ) -> GlobalBuildParameter:
+        parameter_name("oldName", old_name)
         new_name = parameter_name("name", name) if name else old_name
         values = {
             "name": new_name,
@@ -359,6 +373,7 @@ class CatalogStore:
         return row
 
     async def delete_parameter(self, name: str) -> None:
+        parameter_name("name", name)
         async with self._sessions.begin() as session:
             result = await session.execute(
                 delete(GlobalBuildParameter).where(GlobalBuildParameter.name == name)
