@@ -28,6 +28,10 @@ from libs.rpc.internal import call_metadata
 
 Response = TypeVar("Response")
 
+# Trailing metadata key devops-server sets on an UNAVAILABLE answer when a dependency of its
+# own (Jenkins) is down, so the caller passes its message on instead of "not reachable".
+DEPENDENCY_DOWN = "x-workbench-dependency-down"
+
 
 class DevopsClient:
     def __init__(self, address: str, token: str) -> None:
@@ -73,6 +77,15 @@ class DevopsClient:
 
 def _translate(error: grpc.aio.AioRpcError) -> Exception:
     code = error.code()
+    if code == grpc.StatusCode.UNAVAILABLE and _dependency_down(error):
+        # devops-server itself answered UNAVAILABLE: a dependency of its own (Jenkins) is down,
+        # and its message says which; only a call that never reached it is "not reachable".
+        return Unavailable(error.details() or code.name)
     if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
         return Unavailable("devops-server is not reachable; try again shortly")
     return from_grpc(code, error.details() or code.name)
+
+
+def _dependency_down(error: grpc.aio.AioRpcError) -> bool:
+    """Whether devops-server marked the UNAVAILABLE as its dependency's (`DEPENDENCY_DOWN`)."""
+    return any(key == DEPENDENCY_DOWN for key, _ in error.trailing_metadata() or ())

@@ -1,7 +1,10 @@
 """Runs over REST against the Jenkins stand-in.
 
-`ci` is the apiserver test stack with a workspace, a Jenkins instance registered for it (the
-stand-in, 100x virtual time), and a dispatcher that polls quickly. Until the pipelines
+One stack (real devops-server and apiserver, as `tests/apiserver`'s `stack` fixture builds it,
+on a fresh database) and one Jenkins stand-in (100x virtual time, registered as the default
+instance) serve every test of a module, which keeps this folder fast; `ci` gives each test a
+workspace of its own, so tests never see each other's pipelines or runs, and puts the
+dispatcher and the stand-in back to normal after each test. Until the pipelines
 service can create pipelines, `ci.pipeline(...)` seeds one as that service will: a
 `pipelines` row whose `spec` is the API's Pipeline message in proto JSON, and the Jenkins job
 `<workspaceId>/<name>` with a matching config.xml.
@@ -11,18 +14,21 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
 import asyncpg
+import httpx
 import pytest
 
 from libs.jenkins import JenkinsClient
-from tests.apiserver.conftest import Stack, jenkins, stack
-
-__all__ = ["jenkins", "stack"]
+from services.apiserver.app import ApiServer
+from services.devops_server.app import DevopsServer
+from tests.apiserver.conftest import Stack
+from tests.conftest import drop_database, new_database, stack_settings
 
 PIPELINES = "/apis/pipeline.amamba.io/v1alpha1/workspaces/{}/pipelines"
 FINAL = ("SUCCESS", "FAILED", "CANCELED", "ERROR", "NOT_BUILT", "UNKNOWN", "UNSTABLE")
@@ -97,8 +103,10 @@ class CI:
         parameters: list[dict[str, Any]] | None = None,
         *,
         workspace_id: int | None = None,
+        job: bool = True,
     ) -> None:
-        """Seed a pipeline: its row (as the pipelines service stores it) and its Jenkins job."""
+        """Seed a pipeline: its row (as the pipelines service stores it) and its Jenkins job
+        (unless `job` is false: a pipeline Jenkins does not know)."""
         workspace = workspace_id or self.workspace_id
         definitions = parameters or []
         spec = {"workspaceId": str(workspace), "name": name, "parameters": definitions}
@@ -117,6 +125,8 @@ class CI:
             )
         finally:
             await connection.close()
+        if not job:
+            return
         async with JenkinsClient(
             self.jenkins.url, self.jenkins.admin_user, self.jenkins.api_token
         ) as client:
@@ -176,23 +186,52 @@ async def make_workspace(stack: Stack, alias: str) -> int:
     return workspace_id
 
 
-@pytest.fixture
-async def ci(stack: Stack, jenkins: Any) -> AsyncIterator[CI]:
-    stack.devops.dispatcher.interval = 0.1
-    stack.devops.dispatcher.kick()
-    registered = await stack.http.post(
+@pytest.fixture(scope="module")
+async def runs_stack(server_url: str, template_database: str) -> AsyncIterator[Stack]:
+    url = await new_database(server_url, template_database)
+    settings = stack_settings(url)
+    devops = DevopsServer(settings)
+    await devops.start()
+    api = ApiServer(settings)
+    await api.start()
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+        yield Stack(settings, devops, api, http)
+    await api.stop()
+    await devops.stop()
+    await drop_database(server_url, url)
+
+
+@pytest.fixture(scope="module")
+async def runs_jenkins(runs_stack: Stack) -> AsyncIterator[Any]:
+    from sandbox.jenkins import JenkinsStandIn
+
+    standin = JenkinsStandIn(time_scale=100.0)
+    await standin.start()
+    registered = await runs_stack.http.post(
         "/apis/pipeline.amamba.io/v1alpha1/management/jenkins",
         json={
             "name": "jenkins-a",
             "default": True,
             "config": {
-                "address": jenkins.url,
-                "username": jenkins.admin_user,
-                "password": jenkins.api_token,
+                "address": standin.url,
+                "username": standin.admin_user,
+                "password": standin.api_token,
             },
         },
-        headers=stack.auth("admin"),
+        headers=runs_stack.auth("admin"),
     )
     assert registered.status_code == 200, registered.text
-    workspace_id = await make_workspace(stack, "team-a")
-    yield CI(stack, jenkins, workspace_id)
+    yield standin
+    await standin.stop()
+
+
+@pytest.fixture
+async def ci(runs_stack: Stack, runs_jenkins: Any) -> AsyncIterator[CI]:
+    dispatcher = runs_stack.devops.dispatcher
+    dispatcher.interval, dispatcher.give_up_after = 0.1, 600.0
+    dispatcher.kick()
+    workspace_id = await make_workspace(runs_stack, f"ws-{uuid.uuid4().hex[:12]}")
+    yield CI(runs_stack, runs_jenkins, workspace_id)
+    dispatcher.give_up_after = 600.0
+    runs_jenkins.heal()
+    await runs_jenkins.up()

@@ -28,6 +28,7 @@ from workbench_sdk.devops.v1 import runs_pb2_grpc
 
 from libs.common import log, names, paging
 from libs.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from libs.devops_client import DEPENDENCY_DOWN
 from libs.jenkins import JenkinsClient, JenkinsNotFound, JenkinsUnreachable
 from services.devops_server.ci import params, states
 from services.devops_server.ci.dispatch import Dispatcher, Path, job_path
@@ -46,6 +47,12 @@ def page_message(page: paging.Page) -> types_pb2.Page:
     return types_pb2.Page(
         page=page.page, page_size=page.page_size, total=page.total, pages=page.pages
     )
+
+
+def dependency_down(context: Any, message: str) -> Unavailable:
+    """An UNAVAILABLE whose message reaches the caller (see `libs.devops_client`)."""
+    context.set_trailing_metadata(((DEPENDENCY_DOWN, "jenkins"),))
+    return Unavailable(message)
 
 
 def millis(moment: datetime | None) -> int:
@@ -283,9 +290,10 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         try:
             await self._stop_in_jenkins(run, pipeline.name)
         except JenkinsUnreachable:
-            raise Unavailable(
+            raise dependency_down(
+                context,
                 f"Jenkins is not reachable, so run {run.seq} was not cancelled; "
-                "try again once Jenkins is back"
+                "try again once Jenkins is back",
             ) from None
         return run_message(pipeline.name, await self._dispatcher.refresh(run, pipeline.name))
 
@@ -337,14 +345,23 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         except JenkinsNotFound:
             raise NotFound(f"inputId: no input {input_id!r} waits in run {run.seq}") from None
         except JenkinsUnreachable:
-            raise Unavailable("Jenkins is not reachable; the input was not answered") from None
+            raise dependency_down(
+                context, "Jenkins is not reachable; the input was not answered"
+            ) from None
         await self._dispatcher.refresh(run, pipeline.name)
         return api.SubmitInputResponse(response="proceeded" if request.proceed else "aborted")
 
     # What only Jenkins knows.
 
     async def _detail(
-        self, run: Run, name: str, kind: str, key: str, fetch: Fetch, empty: dict[str, Any]
+        self,
+        context: Any,
+        run: Run,
+        name: str,
+        kind: str,
+        key: str,
+        fetch: Fetch,
+        empty: dict[str, Any],
     ) -> dict[str, Any]:
         final = states.is_final(run.state)
         if final:
@@ -359,8 +376,9 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             try:
                 content = await fetch(client, path, run.build_number)
             except JenkinsUnreachable:
-                raise Unavailable(
-                    f"Jenkins is not reachable; the {kind} of run {run.seq} cannot be read now"
+                raise dependency_down(
+                    context,
+                    f"Jenkins is not reachable; the {kind} of run {run.seq} cannot be read now",
                 ) from None
             except JenkinsNotFound:
                 raise NotFound(f"Jenkins has no {kind} for run {run.seq}") from None
@@ -392,7 +410,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             text = _mask(chunk.text, secrets)
             return {"text": text, "next": chunk.next_start, "bytes": len(text.encode())}
 
-        content = await self._detail(run, pipeline.name, "log", "", fetch, {"text": ""})
+        content = await self._detail(context, run, pipeline.name, "log", "", fetch, {"text": ""})
         return api.GetPipelineRunLogResponse(**self._log_answer(run, content, start))
 
     async def GetRunStepLog(self, request: api.GetPipelineRunStepLogRequest, context: Any) -> Any:
@@ -416,7 +434,9 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             return {"text": text, "next": chunk.next_start, "bytes": len(text.encode())}
 
         key = f"{request.node_id}/{step}"
-        content = await self._detail(run, pipeline.name, "steplog", key, fetch, {"text": ""})
+        content = await self._detail(
+            context, run, pipeline.name, "steplog", key, fetch, {"text": ""}
+        )
         return api.GetPipelineRunStepLogResponse(**self._log_answer(run, content, start))
 
     async def GetRunNodes(self, request: api.GetPipelineRunNodesRequest, context: Any) -> Any:
@@ -425,7 +445,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         async def fetch(client: JenkinsClient, path: Path, number: int) -> dict[str, Any]:
             return {"nodes": [node_json(n) for n in await client.nodes(path, number)]}
 
-        content = await self._detail(run, pipeline.name, "nodes", "", fetch, {"nodes": []})
+        content = await self._detail(context, run, pipeline.name, "nodes", "", fetch, {"nodes": []})
         return json_format.ParseDict(content, api.GetPipelineRunNodesResponse())
 
     async def GetRunSteps(self, request: api.GetPipelineRunStepsRequest, context: Any) -> Any:
@@ -435,7 +455,9 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         async def fetch(client: JenkinsClient, path: Path, number: int) -> dict[str, Any]:
             return {"steps": [step_json(s) for s in await client.steps(path, number, node)]}
 
-        content = await self._detail(run, pipeline.name, "steps", node, fetch, {"steps": []})
+        content = await self._detail(
+            context, run, pipeline.name, "steps", node, fetch, {"steps": []}
+        )
         return json_format.ParseDict(content, api.GetPipelineRunStepsResponse())
 
     async def GetArtifacts(self, request: api.GetPipelineArtifactsRequest, context: Any) -> Any:
@@ -456,20 +478,24 @@ class RunsService(runs_pb2_grpc.RunsServicer):
                 ]
             }
 
-        content = await self._detail(run, pipeline.name, "artifacts", "", fetch, {"artifacts": []})
+        content = await self._detail(
+            context, run, pipeline.name, "artifacts", "", fetch, {"artifacts": []}
+        )
         return json_format.ParseDict(content, api.GetPipelineArtifactsResponse())
 
-    async def _junit(self, workspace_id: str, name: str, seq: int) -> list[dict[str, Any]]:
+    async def _junit(
+        self, context: Any, workspace_id: str, name: str, seq: int
+    ) -> list[dict[str, Any]]:
         pipeline, run = await self._run(workspace_id, name, seq)
 
         async def fetch(client: JenkinsClient, path: Path, number: int) -> dict[str, Any]:
             return junit_json(await client.test_report(path, number))
 
-        content = await self._detail(run, pipeline.name, "junit", "", fetch, {"cases": []})
+        content = await self._detail(context, run, pipeline.name, "junit", "", fetch, {"cases": []})
         return list(content.get("cases") or [])
 
     async def GetJunitReport(self, request: api.GetJunitReportRequest, context: Any) -> Any:
-        cases = await self._junit(request.workspace_id, request.name, request.run_id)
+        cases = await self._junit(context, request.workspace_id, request.name, request.run_id)
         if request.result:
             wanted = JUNIT_FILTER[api.JunitResult.Name(request.result)]
             cases = [c for c in cases if c["status"] in wanted]
@@ -480,7 +506,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         )
 
     async def GetJunitSummary(self, request: api.GetJunitReportSummaryRequest, context: Any) -> Any:
-        cases = await self._junit(request.workspace_id, request.name, request.run_id)
+        cases = await self._junit(context, request.workspace_id, request.name, request.run_id)
         count = {s: sum(1 for c in cases if c["status"] == s) for s in JUNIT_STATUSES}
         return api.GetJunitSummaryResponse(
             data=api.JunitSummary(

@@ -1,0 +1,79 @@
+"""Jenkins down: a run asked for waits in QUEUE and starts when Jenkins is back, or ends in
+ERROR past the dispatcher's bound; cancelling answers 503 with a clear message."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.runs.conftest import CI, declarative
+
+
+async def test_run_asked_for_while_jenkins_is_down_waits_in_queue(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    await ci.jenkins.down()
+
+    answer = await ci.run("build")
+    await asyncio.sleep(0.3)
+    later = await ci.get("build", f"/runs/{answer.json()['runId']}")
+    await ci.jenkins.up()
+
+    assert answer.status_code == 200, answer.text
+    assert later.json()["state"] == "QUEUE"
+
+
+async def test_run_waiting_for_jenkins_starts_when_it_is_back(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    await ci.jenkins.down()
+    run_id = await ci.started("build")
+    await asyncio.sleep(0.3)
+
+    await ci.jenkins.up()
+
+    assert (await ci.wait("build", run_id))["state"] == "SUCCESS"
+
+
+async def test_run_ends_in_error_once_jenkins_stays_down_past_the_bound(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    ci.stack.devops.dispatcher.give_up_after = 0.3
+    await ci.jenkins.down()
+    run_id = await ci.started("build")
+
+    run = await ci.wait("build", run_id, ("ERROR",), within=5)
+    await ci.jenkins.up()
+
+    assert "Jenkins did not answer" in run["description"]
+
+
+async def test_run_jenkins_refuses_ends_in_error_with_its_reason(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")), job=False)
+
+    run_id = await ci.started("build")
+    run = await ci.wait("build", run_id, ("ERROR",), within=5)
+
+    assert "Jenkins refused the run" in run["description"]
+
+
+async def test_cancel_while_jenkins_is_down_is_unavailable(ci: CI) -> None:
+    await ci.pipeline("slow", declarative(("Build", "sh 'sleep 600'")))
+    run_id = await ci.started("slow")
+    await ci.wait("slow", run_id, ("RUNNING",))
+
+    await ci.jenkins.down()
+    answer = await ci.post("slow", f"/runs/{run_id}:cancel")
+    await ci.jenkins.up()
+
+    assert answer.status_code == 503
+    assert "Jenkins is not reachable" in answer.json()["message"]
+    assert "not cancelled" in answer.json()["message"]
+
+
+async def test_cancel_of_a_run_waiting_in_workbench_needs_no_jenkins(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    await ci.jenkins.down()
+    run_id = await ci.started("build")
+
+    answer = await ci.post("build", f"/runs/{run_id}:cancel")
+    await ci.jenkins.up()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "CANCELED"

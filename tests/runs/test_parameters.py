@@ -1,0 +1,139 @@
+"""A run's parameters: checked against the definition, defaults filled in, passwords hidden."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from tests.runs.conftest import CI, declarative
+
+SECRET = "hunter2-never-shown"
+DEFINITIONS: list[dict[str, Any]] = [
+    {"name": "TARGET", "type": "PARAMETER_TYPE_STRING", "defaultValue": "dev"},
+    {"name": "DRY_RUN", "type": "PARAMETER_TYPE_BOOLEAN", "defaultValue": "true"},
+    {"name": "REGION", "type": "PARAMETER_TYPE_CHOICE", "defaultValue": "eu\nus\nasia"},
+    {"name": "TOKEN", "type": "PARAMETER_TYPE_PASSWORD", "defaultValue": ""},
+]
+SCRIPT = declarative(("Deploy", 'echo "deploying to $TARGET in $REGION"'))
+
+
+async def deploy(ci: CI) -> None:
+    await ci.pipeline("deploy", SCRIPT, DEFINITIONS)
+
+
+def values(run: dict[str, Any]) -> dict[str, str]:
+    return {p["name"]: p["value"] for p in run["parameters"]}
+
+
+async def test_missing_parameters_take_their_defaults(ci: CI) -> None:
+    await deploy(ci)
+
+    answer = await ci.run("deploy", {"TARGET": "prod"})
+
+    assert answer.status_code == 200, answer.text
+    assert values(answer.json()) == {
+        "TARGET": "prod",
+        "DRY_RUN": "true",
+        "REGION": "eu",
+        "TOKEN": "",
+    }
+
+
+async def test_unknown_parameter_is_refused_by_name(ci: CI) -> None:
+    await deploy(ci)
+
+    answer = await ci.run("deploy", {"TARGTE": "prod"})
+
+    assert answer.status_code == 400
+    assert "TARGTE" in answer.json()["message"]
+
+
+async def test_boolean_parameter_takes_only_true_or_false(ci: CI) -> None:
+    await deploy(ci)
+
+    answer = await ci.run("deploy", {"DRY_RUN": "maybe"})
+
+    assert answer.status_code == 400
+    assert "DRY_RUN" in answer.json()["message"]
+
+
+async def test_choice_outside_the_list_is_refused(ci: CI) -> None:
+    await deploy(ci)
+
+    answer = await ci.run("deploy", {"REGION": "mars"})
+
+    assert answer.status_code == 400
+    assert "REGION" in answer.json()["message"]
+    assert "mars" in answer.json()["message"]
+
+
+async def test_refused_run_is_not_stored(ci: CI) -> None:
+    await deploy(ci)
+    await ci.run("deploy", {"REGION": "mars"})
+
+    listed = await ci.get("deploy", "/runs")
+
+    assert listed.json()["items"] == []
+
+
+async def test_values_reach_jenkins(ci: CI) -> None:
+    await deploy(ci)
+    run_id = await ci.started("deploy", {"TARGET": "prod", "REGION": "us"})
+    await ci.wait("deploy", run_id)
+
+    log = (await ci.get("deploy", f"/runs/{run_id}/log")).json()["log"]
+
+    assert "deploying to prod in us" in log
+
+
+async def test_run_parameters_are_answered_with_their_definition(ci: CI) -> None:
+    await deploy(ci)
+    run_id = await ci.started("deploy", {"REGION": "asia"})
+
+    answer = await ci.get("deploy", f"/runs/{run_id}/parameters")
+
+    assert answer.status_code == 200, answer.text
+    region = next(p for p in answer.json()["items"] if p["name"] == "REGION")
+    assert region == {
+        "name": "REGION",
+        "defaultValue": "eu",
+        "value": "asia",
+        "type": "PARAMETER_TYPE_CHOICE",
+        "description": "",
+    }
+
+
+async def test_password_value_never_appears_in_an_answer(ci: CI) -> None:
+    script = declarative(("Use", 'echo "token is $TOKEN"'))
+    await ci.pipeline("secret", script, DEFINITIONS)
+    started = await ci.run("secret", {"TOKEN": SECRET})
+    run_id = started.json()["runId"]
+    await ci.wait("secret", run_id)
+
+    answers = [
+        started,
+        await ci.get("secret", f"/runs/{run_id}"),
+        await ci.get("secret", "/runs"),
+        await ci.get("secret", f"/runs/{run_id}/parameters"),
+        await ci.get("secret", f"/runs/{run_id}/log"),
+        await ci.post("secret", f"/runs/{run_id}:replay"),
+    ]
+
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert SECRET not in answer.text
+
+
+async def test_password_value_is_sealed_at_rest(ci: CI) -> None:
+    await deploy(ci)
+    await ci.started("deploy", {"TOKEN": SECRET})
+    assert ci.stack.settings.database_url
+
+    connection = await asyncpg.connect(ci.stack.settings.database_url)
+    stored = await connection.fetchval(
+        "SELECT parameters::text FROM runs WHERE workspace_id = $1", ci.workspace_id
+    )
+    await connection.close()
+
+    assert SECRET not in stored

@@ -1,0 +1,58 @@
+"""The workspace's run cap: runs beyond it wait in Workbench's queue and start in order."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+
+from tests.runs.conftest import CI, declarative
+
+QUOTA = "/apis/pipeline.amamba.io/v1alpha1/management/workspaces/{}/quota"
+
+
+async def cap(ci: CI, runs: int) -> None:
+    answer = await ci.http.put(
+        QUOTA.format(ci.workspace_id),
+        json={"maxConcurrentRuns": runs},
+        headers=ci.stack.auth("admin"),
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_run_beyond_the_cap_waits_in_queue_until_the_first_ends(ci: CI) -> None:
+    await cap(ci, 1)
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Go?'")))
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    first = await ci.started("gate")
+    await ci.wait("gate", first, ("PAUSED",))
+
+    second = await ci.started("build")
+    await asyncio.sleep(0.5)
+    waiting = (await ci.get("build", f"/runs/{second}")).json()
+    await ci.post("gate", f"/runs/{first}:cancel")
+
+    assert waiting["state"] == "QUEUE"
+    assert ci.jenkins.item(f"{ci.workspace_id}/build").runs == {}
+    assert (await ci.wait("build", second))["state"] == "SUCCESS"
+
+
+async def test_waiting_runs_start_in_the_order_they_were_asked_for(ci: CI) -> None:
+    await cap(ci, 1)
+    await ci.pipeline("build", declarative(("Build", "sh 'sleep 5'")))
+    run_ids = [await ci.started("build") for _ in range(3)]
+
+    finished = [await ci.wait("build", r) for r in run_ids]
+
+    for earlier, later in itertools.pairwise(finished):
+        ended = int(earlier["startAt"]) + int(earlier["duration"])
+        assert int(later["startAt"]) >= ended
+
+
+async def test_no_cap_starts_every_run_at_once(ci: CI) -> None:
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Go?'")))
+    first = await ci.started("gate")
+    second = await ci.started("gate")
+
+    states = [(await ci.wait("gate", r, ("PAUSED",)))["state"] for r in (first, second)]
+
+    assert states == ["PAUSED", "PAUSED"]
