@@ -120,7 +120,7 @@ class ApiServer:
             Registration(
                 _full_name(pipelines_pb2, "Pipelines"),
                 pipelines_pb2_grpc.add_PipelinesServicer_to_server,
-                PipelinesService(deps),  # type: ignore[abstract]
+                PipelinesService(deps),
             ),
             Registration(
                 _full_name(global_build_parameter_pb2, "GlobalBuildParameter"),
