@@ -62,6 +62,11 @@ async def test_template_name_in_another_script_is_accepted(stack: Stack) -> None
             "spec.parameterDefinitions.a",
         ),
         (
+            "parameterDefinitions: [{name: a, type: password, default: s3cret}]\n"
+            "jenkinsfileTemplate: p",
+            "spec.parameterDefinitions.a.default",
+        ),
+        (
             "parameterDefinitions: [{name: a}, {name: a}]\njenkinsfileTemplate: p",
             "spec.parameterDefinitions",
         ),

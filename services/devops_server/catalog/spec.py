@@ -15,7 +15,8 @@ yaml", and the console writes it in the format of DaoCloud Workbench's template 
     jenkinsfileTemplate: |
       pipeline { ... git url: '{{ .params.gitURL }}' ... }
 
-A parameter without a default is required. The Jenkinsfile is a Go text/template over
+A parameter without a default is required; a password parameter may not have one (other than
+""), since a template is readable by everyone who may use it. The Jenkinsfile is a Go text/template over
 `.params`; Workbench renders the subset that templates use, and refuses anything else when the
 template is saved, so a saved template always renders:
 
@@ -185,6 +186,12 @@ def _definition(index: int, raw: object) -> Parameter:
         return Parameter(name, display, description, kind, choices[0], choices)
     if default is None:
         return Parameter(name, display, description, kind, None)
+    if kind == "password" and default != "":
+        # A template is readable by everyone who may use it: it must not carry a secret.
+        raise InvalidArgument(
+            f"{field}.default: a password parameter takes no default; its value is given when "
+            "the template is used"
+        )
     return Parameter(name, display, description, kind, check_value(field, kind, (), default))
 
 
