@@ -16,9 +16,9 @@ yaml", and the console writes it in the format of DaoCloud Workbench's template 
       pipeline { ... git url: '{{ .params.gitURL }}' ... }
 
 A parameter without a default is required; a password parameter may not have one (other than
-""), since a template is readable by everyone who may use it. The Jenkinsfile is a Go text/template over
-`.params`; Workbench renders the subset that templates use, and refuses anything else when the
-template is saved, so a saved template always renders:
+""), since a template is readable by everyone who may use it. The Jenkinsfile is a Go
+text/template over `.params`; Workbench renders the subset that templates use, and refuses
+anything else when the template is saved, so a saved template always renders:
 
 - `{{ .params.NAME }}` prints the value;
 - `{{ if C }} ... {{ else if C }} ... {{ else }} ... {{ end }}`, where C is `.params.NAME`
