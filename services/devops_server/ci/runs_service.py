@@ -59,7 +59,8 @@ def millis(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1000) if moment else 0
 
 
-def run_message(name: str, run: Run) -> api.PipelineRun:
+def run_message(name: str, run: Any) -> api.PipelineRun:
+    """A run as the API shows it; `run` is a `Run` or a row of the `runs` columns."""
     message = api.PipelineRun(
         workspace_id=str(run.workspace_id),
         name=name,
@@ -196,7 +197,6 @@ class RunsService(runs_pb2_grpc.RunsServicer):
 
     async def ListRuns(self, request: api.ListPipelineRunsRequest, context: Any) -> Any:
         workspace_id = names.workspace_id("workspaceId", request.workspace_id)
-        pipeline = await self._store.pipeline(workspace_id, request.name)
         page, size = paging.window(request.page, request.page_size)
         where = RunFilter(
             state="" if not request.state else api.PipelineRunState.Name(request.state),
@@ -214,8 +214,9 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             else None,
         )
         order = api.ListPipelineRunsRequest.PipelineRunSortBy.Name(request.sort_by)
-        rows, total = await self._store.list_runs(
-            pipeline.id,
+        pipeline, rows, total = await self._store.list_runs(
+            workspace_id,
+            request.name,
             where,
             order=order,
             ascending=request.sort_dir == 1,
@@ -237,7 +238,8 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             )
         return answer
 
-    async def _refresh_stale(self, rows: list[Run], name: str) -> list[Run]:
+    async def _refresh_stale(self, rows: list[Any], name: str) -> list[Any]:
+        """The listed rows, with unfinished runs not updated lately refreshed from Jenkins."""
         cutoff = now().timestamp() - LIST_REFRESH_AFTER
         stale = [
             i
@@ -247,10 +249,14 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             and r.updated_at.timestamp() < cutoff
         ]
         if stale:
-            fresh = await asyncio.gather(*(self._dispatcher.refresh(rows[i], name) for i in stale))
+            fresh = await asyncio.gather(*(self._refresh_by_id(rows[i].id, name) for i in stale))
             for i, run in zip(stale, fresh, strict=True):
-                rows[i] = run
+                rows[i] = run or rows[i]
         return rows
+
+    async def _refresh_by_id(self, run_id: int, name: str) -> Run | None:
+        run = await self._store.by_id(run_id)
+        return None if run is None else await self._dispatcher.refresh(run, name)
 
     async def _run(self, workspace_id: str, name: str, seq: int) -> tuple[Pipeline, Run]:
         """The run, refreshed from Jenkins if it has not finished."""
