@@ -127,9 +127,9 @@ class DevopsServer:
         pipelines_pb2_grpc.add_PipelineDefinitionsServicer_to_server(
             self._pipelines_service, self._grpc
         )
-        catalog_pb2_grpc.add_CatalogServicer_to_server(
-            CatalogService(CatalogStore(sessions(self._engine))), self._grpc
-        )
+        catalog = CatalogStore(sessions(self._engine))
+        await catalog.install_builtins()
+        catalog_pb2_grpc.add_CatalogServicer_to_server(CatalogService(catalog), self._grpc)
         add_health_and_reflection(
             self._grpc,
             [

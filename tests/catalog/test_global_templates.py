@@ -7,6 +7,8 @@ from typing import Any
 from tests.catalog.conftest import PIPELINE, SPEC, Stack
 
 TEMPLATES = f"{PIPELINE}/templates"
+# Lists of the templates people made, leaving out the built-in ones.
+CUSTOM = {"type": "TEMPLATE_TYPE_CUSTOM"}
 
 
 async def create(stack: Stack, name: str, spec: str = SPEC) -> dict[str, Any]:
@@ -98,7 +100,7 @@ async def test_list_pages_and_sorts_by_name(stack: Stack) -> None:
 
     answer = await stack.http.get(
         TEMPLATES,
-        params={"page": 1, "pageSize": 2, "sortBy": "FIELD_NAME", "sortDir": "ASC"},
+        params={"page": 1, "pageSize": 2, "sortBy": "FIELD_NAME", "sortDir": "ASC", **CUSTOM},
         headers=stack.auth("bob"),
     )
 
@@ -111,7 +113,7 @@ async def test_list_without_sorting_shows_the_newest_first(stack: Stack) -> None
     for name in ("first", "second"):
         await create(stack, name)
 
-    answer = await stack.http.get(TEMPLATES, headers=stack.auth("bob"))
+    answer = await stack.http.get(TEMPLATES, params=CUSTOM, headers=stack.auth("bob"))
 
     assert [t["name"] for t in answer.json()["items"]] == ["second", "first"]
 
@@ -129,7 +131,7 @@ async def test_list_metadata_only_leaves_out_parameters_and_jenkinsfile(stack: S
     await create(stack, "go-service")
 
     answer = await stack.http.get(
-        TEMPLATES, params={"metadataOnly": "true"}, headers=stack.auth("bob")
+        TEMPLATES, params={"metadataOnly": "true", **CUSTOM}, headers=stack.auth("bob")
     )
 
     item = answer.json()["items"][0]
@@ -169,7 +171,9 @@ async def test_list_enabled_leaves_out_disabled_templates(stack: Stack) -> None:
     await create(stack, "off")
     await stack.http.post(f"{TEMPLATES}/off:disable", json={}, headers=stack.auth("admin"))
 
-    answer = await stack.http.get(TEMPLATES, params={"enabled": "true"}, headers=stack.auth("bob"))
+    answer = await stack.http.get(
+        TEMPLATES, params={"enabled": "true", **CUSTOM}, headers=stack.auth("bob")
+    )
 
     assert [t["name"] for t in answer.json()["items"]] == ["on"]
 

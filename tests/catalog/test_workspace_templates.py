@@ -152,7 +152,12 @@ async def test_workspace_list_with_global_adds_the_enabled_global_templates(
 
     answer = await stack.http.get(
         templates(first),
-        params={"global": "true", "sortBy": "FIELD_NAME", "sortDir": "ASC"},
+        params={
+            "global": "true",
+            "sortBy": "FIELD_NAME",
+            "sortDir": "ASC",
+            "type": "TEMPLATE_TYPE_CUSTOM",
+        },
         headers=stack.auth("bob"),
     )
 

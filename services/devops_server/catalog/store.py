@@ -14,15 +14,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from amamba.types import types_pb2
-from sqlalchemy import Select, delete, func, or_, select, update
+from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from services.devops_server.catalog import spec as specs
+from services.devops_server.catalog.builtin import BUILTIN_TEMPLATES
 from services.devops_server.catalog.tables import GlobalBuildParameter, PipelineGroup, Template
 from services.devops_server.store.tables import Pipeline, Workspace
 
@@ -215,38 +218,41 @@ class CatalogStore:
             raise AlreadyExists(f"{_template_label(workspace_id, name)} already exists") from None
         return row
 
+    async def _writable(self, session: AsyncSession, workspace_id: int, name: str) -> Template:
+        """The template, locked for a change; built-in templates are refused."""
+        row = await session.scalar(
+            select(Template).where(_scope(workspace_id), Template.name == name).with_for_update()
+        )
+        if row is None:
+            raise NotFound(f"{_template_label(workspace_id, name)} does not exist")
+        if row.type == "BUILTIN":
+            raise FailedPrecondition(
+                f"template {name!r} is built in and cannot be changed or deleted; disable it, "
+                "or create a template of your own from its spec"
+            )
+        return row
+
     async def update_template(
         self, workspace_id: int, name: str, about: str, spec_text: str
     ) -> Template:
         display_name("name", name)
         description("description", about)
-        values: dict[str, Any] = {"description": about, "updated_at": func.now()}
-        if spec_text.strip():
-            parsed = specs.parse(spec_text)
-            values |= {
-                "spec": spec_text,
-                "parameters": [p.to_json() for p in parsed.parameters],
-                "jenkinsfile": parsed.jenkinsfile,
-            }
+        parsed = specs.parse(spec_text) if spec_text.strip() else None
         async with self._sessions.begin() as session:
-            row: Template | None = await session.scalar(
-                update(Template)
-                .where(_scope(workspace_id), Template.name == name)
-                .values(**values)
-                .returning(Template)
-            )
-            if row is None:
-                raise NotFound(f"{_template_label(workspace_id, name)} does not exist")
+            row = await self._writable(session, workspace_id, name)
+            row.description = about
+            if parsed is not None:
+                row.spec = spec_text
+                row.parameters = [p.to_json() for p in parsed.parameters]
+                row.jenkinsfile = parsed.jenkinsfile
+            row.updated_at = datetime.now(UTC)
+            await session.flush()
         return row
 
     async def delete_template(self, workspace_id: int, name: str) -> None:
         display_name("name", name)
         async with self._sessions.begin() as session:
-            result = await session.execute(
-                delete(Template).where(_scope(workspace_id), Template.name == name)
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise NotFound(f"{_template_label(workspace_id, name)} does not exist")
+            await session.delete(await self._writable(session, workspace_id, name))
 
     async def set_template_enabled(self, name: str, enabled: bool) -> None:
         display_name("name", name)
@@ -258,6 +264,34 @@ class CatalogStore:
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"{_template_label(0, name)} does not exist")
+
+    async def install_builtins(self) -> None:
+        """Install or refresh the built-in global templates (see `builtin.py`)."""
+        async with self._sessions.begin() as session:
+            for name, (about, spec_text) in BUILTIN_TEMPLATES.items():
+                parsed = specs.parse(spec_text)
+                content = {
+                    "description": about,
+                    "spec": spec_text,
+                    "parameters": [p.to_json() for p in parsed.parameters],
+                    "jenkinsfile": parsed.jenkinsfile,
+                }
+                statement = insert(Template).values(
+                    workspace_id=None, name=name, type="BUILTIN", enabled=True, **content
+                )
+                await session.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[Template.name],
+                        index_where=text("workspace_id IS NULL"),
+                        set_={**content, "updated_at": func.now()},
+                        # Only a built-in row whose content this release changes.
+                        where=(Template.type == "BUILTIN")
+                        & (
+                            (Template.spec != statement.excluded.spec)
+                            | (Template.description != statement.excluded.description)
+                        ),
+                    )
+                )
 
     async def render_template(
         self, workspace_id: int, name: str, is_global: bool, values_json: str
