@@ -5,15 +5,24 @@ anything is sent to Jenkins (see `sync`): a pipeline whose `generation` is ahead
 `synced_generation` is one Jenkins does not have yet. Lookups are always by
 `(workspace_id, name)`, so a pipeline is never reachable from another workspace.
 
-The list is one statement: filters on the workspace's rows (through the indexes that start
-with `workspace_id`), the order asked for with the id as tie-breaker so pages are stable,
-`count(*) OVER ()` for the total, and the run summary columns (kept by the run side) read
-in the same row. List items leave the Jenkinsfile out; one pipeline's read includes it.
+The list is one statement: the filters on the workspace's rows, the order asked for with
+the id as tie-breaker so pages are stable, the total as a scalar subquery over the same
+filters, and the run summary columns (kept by the run side) read in the same row. The
+default console view, newest last run first, walks `ix_pipelines_workspace_recent`
+(workspace, last run time descending with never-run last, id) and stops after one page;
+the other orders sort the workspace's rows, which the workspace index finds. List items
+are summaries: what a list shows (name, description, type, SCM, group, state, run summary)
+without the Jenkinsfile, parameters, build config and triggers, which one pipeline's read
+(and `GetBuildParameter`) answers. Every nested message costs the REST gateway's JSON
+encoder, which dominated a page's time before; the summaries come from `SummaryCache`
+rather than being parsed from JSON on every read.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -21,10 +30,9 @@ from typing import Any
 
 from amamba.pipeline.v1alpha1 import pipelines_pb2 as api
 from amamba.types import types_pb2
-from sqlalchemy import case, delete, func, literal, select, update
+from sqlalchemy import Text, case, cast, delete, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import defer
 
 from libs.common.errors import AlreadyExists, NotFound
 from services.devops_server.ci.definition import from_spec, redacted, to_spec
@@ -48,9 +56,49 @@ def type_column(pipeline_type: int) -> str:
     return api.PipelineType.Name(pipeline_type).removeprefix(TYPE_PREFIX)  # type: ignore[arg-type]
 
 
-def pipeline_message(row: Pipeline, *, with_jenkinsfile: bool = True) -> api.Pipeline:
+# What a list item leaves out of the definition: GetPipeline and GetBuildParameter have them.
+_DETAILS = (
+    "parameters",
+    "build_config",
+    "triggers",
+    "pipeline_multi_branch",
+    "generic_webhook_trigger",
+    "manual_webhook_trigger",
+)
+
+
+class SummaryCache:
+    """List-item definitions by (id, generation), so a list decodes each spec once.
+
+    Every change of a definition bumps its generation, so an entry is never stale; the
+    cache holds serialized messages (parsing those is far cheaper than proto JSON).
+    """
+
+    def __init__(self, size: int = 20_000) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[int, int], bytes] = OrderedDict()
+
+    def definition(self, pipeline_id: int, generation: int, spec_json: str) -> api.Pipeline:
+        key = (pipeline_id, generation)
+        known = self._items.get(key)
+        if known is None:
+            summary = from_spec(json.loads(spec_json))
+            for field in _DETAILS:
+                summary.ClearField(field)  # type: ignore[arg-type]
+            known = summary.SerializeToString()
+            self._items[key] = known
+            if len(self._items) > self._size:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
+        return api.Pipeline.FromString(known)
+
+
+def pipeline_message(
+    row: Any, *, definition: api.Pipeline | None = None, with_jenkinsfile: bool = True
+) -> api.Pipeline:
     """A row as the API shows it: never a password default."""
-    message = from_spec(row.spec)
+    message = definition if definition is not None else from_spec(row.spec)
     message.workspace_id = str(row.workspace_id)
     message.name = row.name
     if with_jenkinsfile:
@@ -105,14 +153,50 @@ def _sort_key(sort_by: int) -> Any:
     return Pipeline.id
 
 
+def _conditions(query: ListQuery) -> list[Any]:
+    """The WHERE clause of a list: the workspace first, so its indexes lead."""
+    conditions: list[Any] = [Pipeline.workspace_id == query.workspace_id]
+    if query.search_name:
+        conditions.append(Pipeline.name.ilike(_like(query.search_name)))
+    if query.build_type:
+        conditions.append(Pipeline.type == query.build_type)
+    if query.group_id is not None:
+        conditions.append(Pipeline.group_id == query.group_id)
+    if query.weathers:
+        conditions.append(Pipeline.weather.in_(query.weathers))
+    if query.last_run_state:
+        conditions.append(Pipeline.last_run_state == query.last_run_state)
+    if query.disabled_only:
+        conditions.append(Pipeline.disabled.is_(True))
+    return conditions
+
+
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
+# What a list item needs: everything but the Jenkinsfile; the spec as text, parsed on a miss.
+_LISTED = (
+    Pipeline.id,
+    Pipeline.generation,
+    Pipeline.workspace_id,
+    Pipeline.name,
+    cast(Pipeline.spec, Text).label("spec_json"),
+    Pipeline.disabled,
+    Pipeline.created_at,
+    Pipeline.last_run_state,
+    Pipeline.last_run_at,
+    Pipeline.total_runs,
+    Pipeline.total_successes,
+    Pipeline.weather,
+)
+
+
 class PipelineStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._specs = SummaryCache()
 
     async def create(
         self,
@@ -203,26 +287,11 @@ class PipelineStore:
             raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
         return row
 
-    async def list_page(self, query: ListQuery) -> tuple[list[Pipeline], int]:
+    async def list_page(self, query: ListQuery) -> tuple[list[api.Pipeline], int]:
         """One page and the total, in one statement (see the module docstring)."""
-        total = func.count().over().label("total")
-        statement = (
-            select(Pipeline, total)
-            .options(defer(Pipeline.jenkinsfile))
-            .where(Pipeline.workspace_id == query.workspace_id)
-        )
-        if query.search_name:
-            statement = statement.where(Pipeline.name.ilike(_like(query.search_name)))
-        if query.build_type:
-            statement = statement.where(Pipeline.type == query.build_type)
-        if query.group_id is not None:
-            statement = statement.where(Pipeline.group_id == query.group_id)
-        if query.weathers:
-            statement = statement.where(Pipeline.weather.in_(query.weathers))
-        if query.last_run_state:
-            statement = statement.where(Pipeline.last_run_state == query.last_run_state)
-        if query.disabled_only:
-            statement = statement.where(Pipeline.disabled.is_(True))
+        conditions = _conditions(query)
+        total = select(func.count()).where(*conditions).scalar_subquery().label("total")
+        statement = select(*_LISTED, total).where(*conditions)
 
         key = _sort_key(query.sort_by)
         if query.ascending:
@@ -234,21 +303,20 @@ class PipelineStore:
 
         async with self._sessions() as session:
             result = (await session.execute(statement)).all()
-        if result:
-            return [r[0] for r in result], int(result[0][1])
-        if query.page > 1:
-            return [], await self._count(query.workspace_id)
-        return [], 0
+            if not result:
+                # A page past the end has no row to carry the total: count on its own.
+                counted = await session.scalar(select(func.count()).where(*conditions))
+                return [], int(counted or 0)
 
-    async def _count(self, workspace_id: int) -> int:
-        # Only for a page past the end, where the window function has no row to ride on.
-        # TODO: this count ignores filters; a filtered page past the end reports the
-        # workspace's total.
-        async with self._sessions() as session:
-            counted = await session.scalar(
-                select(func.count()).where(Pipeline.workspace_id == workspace_id)
+        items = [
+            pipeline_message(
+                row,
+                definition=self._specs.definition(row.id, row.generation, row.spec_json),
+                with_jenkinsfile=False,
             )
-        return int(counted or 0)
+            for row in result
+        ]
+        return items, int(result[0].total)
 
     # The sync side.
 

@@ -166,10 +166,10 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
             ),
             disabled_only=request.disabled,
         )
-        rows, total = await self._store.list_page(query)
+        items, total = await self._store.list_page(query)
         described = paging.describe(page, page_size, total)
         return api.ListPipelinesResponse(
-            items=[pipeline_message(r, with_jenkinsfile=False) for r in rows],
+            items=items,
             pagination=types_pb2.Page(
                 page=described.page,
                 page_size=described.page_size,

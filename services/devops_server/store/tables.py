@@ -191,6 +191,12 @@ class Pipeline(Base):
             "id",
             postgresql_where=text("generation > synced_generation"),
         ),
+        Index(
+            "ix_pipelines_workspace_recent",
+            "workspace_id",
+            text("last_run_at DESC NULLS LAST"),
+            text("id DESC"),
+        ),
     )
 
 

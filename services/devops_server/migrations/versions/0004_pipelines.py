@@ -3,7 +3,8 @@
 `jenkins_name` is the job name last pushed (empty before the first push), so a rename made
 while Jenkins was down is applied as a rename later rather than leaving the old job behind.
 The partial index keeps the sync loop's "what is not in Jenkins yet" query cheap whatever the
-number of pipelines.
+number of pipelines; `ix_pipelines_workspace_recent` serves the console's default list (a
+workspace's pipelines, most recent run first, never-run last) one page at a time.
 
 Revision ID: 0004
 Revises: 0003
@@ -30,9 +31,20 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("generation > synced_generation"),
     )
+    op.create_index(
+        "ix_pipelines_workspace_recent",
+        "pipelines",
+        [
+            "workspace_id",
+            sa.literal_column("last_run_at DESC NULLS LAST"),
+            sa.literal_column("id DESC"),
+        ],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_pipelines_workspace_recent", table_name="pipelines")
     op.drop_index(
         "ix_pipelines_pending_sync",
         table_name="pipelines",
