@@ -56,9 +56,9 @@ def test_other_cron_specs_are_refused_with_the_line(spec: str) -> None:
         check_cron("triggers.time.cron", spec)
 
 
-def test_template_pipelines_are_unimplemented() -> None:
-    with pytest.raises(Unimplemented, match="TEMPLATE"):
-        check_definition(api.Pipeline(type=api.PIPELINE_TYPE_TEMPLATE))
+def test_multi_branch_pipelines_are_unimplemented() -> None:
+    with pytest.raises(Unimplemented, match="MULTI_BRANCH"):
+        check_definition(api.Pipeline(type=api.PIPELINE_TYPE_MULTI_BRANCH))
 
 
 def test_duplicate_parameter_names_name_the_second() -> None:

@@ -1,6 +1,8 @@
 """Pipeline definitions: create, read, update, rename, delete, toggle, replicate, sync,
 Jenkinsfile and JSON editing, build parameters (`Pipelines` methods about the pipeline
-itself).
+itself). A template pipeline is created from the Jenkinsfile the catalog renders
+(`Catalog/RenderTemplate`) with the request's values; from then on it is edited like a
+custom one.
 
 devops-server stores and checks definitions and pushes them to Jenkins; these methods pass
 the request on and answer with the API's `Pipeline`. The Jenkinsfile <-> JSON conversions
@@ -24,6 +26,7 @@ from typing import Any
 
 from amamba.pipeline.v1alpha1 import pipelines_pb2 as api
 from google.protobuf import empty_pb2
+from workbench_sdk.devops.v1 import catalog_pb2
 from workbench_sdk.devops.v1 import pipelines_pb2 as sdk
 
 from libs.common import names
@@ -94,8 +97,28 @@ class DefinitionMethods(UsesDeps):
     async def CreatePipeline(
         self, request: api.CreatePipelineRequest, context: Any
     ) -> api.Pipeline:
-        record = await self._record(self.devops.pipelines.CreatePipeline, request, context)
+        new = sdk.NewPipeline(pipeline=request)
+        if request.type == api.PIPELINE_TYPE_TEMPLATE:
+            new.jenkinsfile = await self._rendered(request)
+        record = await self._record(self.devops.pipelines.CreatePipeline, new, context)
         return record.pipeline
+
+    async def _rendered(self, request: api.CreatePipelineRequest) -> str:
+        """A template pipeline's Jenkinsfile: the catalog's template with the given values."""
+        workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        template = request.template
+        if not template.name:
+            raise InvalidArgument("template.name: a template pipeline names its template")
+        rendered: catalog_pb2.RenderTemplateResponse = await self.devops.call(
+            self.devops.catalog.RenderTemplate,
+            catalog_pb2.RenderTemplateRequest(
+                workspace_id=workspace_id,
+                name=template.name,
+                global_=template.global_,
+                parameters=template.parameters or "{}",
+            ),
+        )
+        return rendered.jenkinsfile
 
     async def GetPipeline(self, request: api.GetPipelineRequest, context: Any) -> api.Pipeline:
         record = await self._record(self.devops.pipelines.GetPipeline, self._key(request), context)

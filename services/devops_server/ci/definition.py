@@ -9,10 +9,11 @@ Decisions:
 
 - Checks happen here, in devops-server, because the database is the source of truth: any
   caller of the SDK gets the same 400s, each naming the field by its API (JSON) name.
-- Types: CUSTOM (an inline Jenkinsfile, the default when none is given) and SCM (Git
-  repository, branch, credential, script path) are served. TEMPLATE needs the template
-  catalog's renderer and MULTI_BRANCH a multibranch project, which Workbench does not
-  create yet: both answer UNIMPLEMENTED rather than storing something Jenkins cannot run.
+- Types: CUSTOM (an inline Jenkinsfile, the default when none is given), SCM (Git
+  repository, branch, credential, script path) and TEMPLATE (an inline Jenkinsfile rendered
+  from a catalog template when the pipeline is created; afterwards it is edited like a
+  custom one). MULTI_BRANCH needs a multibranch project, which Workbench does not create
+  yet: it answers UNIMPLEMENTED rather than storing something Jenkins cannot run.
 - Parameter types: string, text, boolean, choice and password; the rest (file, git,
   global parameters) are refused with the field named.
 - A password parameter's default is sealed with the SecretBox before it is stored
@@ -49,6 +50,7 @@ _GIT_URL = re.compile(r"^((https?|ssh|git)://[^\s]+|[A-Za-z0-9_.-]+@[A-Za-z0-9_.
 _CRON_FIELD = re.compile(r"^[0-9A-Za-z*/,()\-]+$")
 _CRON_ALIASES = {"@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly"}
 
+SERVED_TYPES = {api.PIPELINE_TYPE_CUSTOM, api.PIPELINE_TYPE_SCM, api.PIPELINE_TYPE_TEMPLATE}
 SERVED_PARAMETERS = {
     api.PARAMETER_TYPE_STRING,
     api.PARAMETER_TYPE_TEXT,
@@ -191,16 +193,12 @@ def _check_scm(scm: api.PipelineScm) -> None:
 
 def check_definition(pipeline: api.Pipeline) -> None:
     """Refuse a definition Workbench cannot store or Jenkins cannot run (400 naming the field)."""
-    if pipeline.type == api.PIPELINE_TYPE_TEMPLATE:
-        # TODO: create from a template through the catalog's RenderTemplate once that SDK
-        # service has landed; until then a template pipeline cannot be rendered here.
-        raise Unimplemented("type: PIPELINE_TYPE_TEMPLATE pipelines are not served yet")
     if pipeline.type == api.PIPELINE_TYPE_MULTI_BRANCH:
         raise Unimplemented(
             "type: PIPELINE_TYPE_MULTI_BRANCH pipelines are not served yet; "
             "use PIPELINE_TYPE_SCM with a branch"
         )
-    if pipeline.type not in (api.PIPELINE_TYPE_CUSTOM, api.PIPELINE_TYPE_SCM):
+    if pipeline.type not in SERVED_TYPES:
         raise InvalidArgument(f"type: unknown pipeline type {pipeline.type}")
 
     _text("description", pipeline.description, MAX_DESCRIPTION)

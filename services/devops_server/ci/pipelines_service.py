@@ -110,13 +110,19 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
         fresh = await self._store.get_by_id(row.id)
         return record(fresh if fresh is not None else row)
 
-    async def CreatePipeline(self, request: api.CreatePipelineRequest, context: Any) -> Any:
+    async def CreatePipeline(self, new: pb.NewPipeline, context: Any) -> Any:
+        request = new.pipeline
         workspace_id = names.workspace_id("workspaceId", request.workspace_id)
         name = pipeline_name("name", request.name)
         definition = definition_from(request)
         check_definition(definition)
+        if definition.type == api.PIPELINE_TYPE_TEMPLATE and not new.jenkinsfile.strip():
+            raise InvalidArgument("template: a template pipeline starts from a rendered template")
+        if new.jenkinsfile and definition.type == api.PIPELINE_TYPE_SCM:
+            raise InvalidArgument("template: an SCM pipeline reads its Jenkinsfile from Git")
+        check_jenkinsfile(new.jenkinsfile)
         seal_passwords(definition, None, self._box)
-        row = await self._store.create(workspace_id, name, definition)
+        row = await self._store.create(workspace_id, name, definition, jenkinsfile=new.jenkinsfile)
         return await self._pushed(row)
 
     async def GetPipeline(self, request: pb.PipelineKey, context: Any) -> Any:
