@@ -25,10 +25,21 @@ client models, so the same code serves built-in kinds and custom resources.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import json
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-__all__ = ["MERGE_PATCH", "ObjectCache", "ObjectKey", "object_key", "owned_patch"]
+from kubernetes_asyncio.client.exceptions import ApiException
+
+__all__ = [
+    "MERGE_PATCH",
+    "RAW",
+    "ObjectCache",
+    "ObjectKey",
+    "object_key",
+    "owned_patch",
+    "raw_json",
+]
 
 Obj = dict[str, Any]
 ObjectKey = tuple[str, str]
@@ -37,6 +48,31 @@ ObjectKey = tuple[str, str]
 # kubernetes-asyncio sends a dict body as a JSON patch unless told otherwise (its typed
 # signatures do not list the keyword, hence a mapping to unpack into the call).
 MERGE_PATCH: dict[str, Any] = {"_content_type": "application/merge-patch+json"}
+
+
+# Asks a typed call (`CoreV1Api.create_namespace`) for the raw response, for `raw_json`.
+RAW: dict[str, Any] = {"_preload_content": False}
+
+
+async def raw_json(call: Awaitable[Any]) -> Obj:
+    """The JSON answer of a typed call made with `**RAW`, as a plain dict.
+
+    The typed client would build model objects (`V1Namespace`) from the answer, which costs
+    more CPU than the request itself, only for the reconciler to turn them back into dicts.
+    A failed call raises `ApiException` with the status, reason and body, as the client
+    does when it reads the answer itself."""
+    response = await call
+    try:
+        body = await response.read()
+        if not 200 <= response.status <= 299:
+            error = ApiException(status=response.status, reason=response.reason)
+            error.body = body.decode(errors="replace")
+            error.headers = response.headers
+            raise error
+        answer: Obj = json.loads(body)
+        return answer
+    finally:
+        response.release()
 
 
 def object_key(obj: Obj) -> ObjectKey:

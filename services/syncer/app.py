@@ -112,7 +112,10 @@ class Syncer:
             self._task = None
         if self._kube is not None:
             if self.elector is not None and release:
-                await self.elector.release()
+                try:
+                    await self.elector.release()
+                except Exception as error:  # the cluster is gone: the lease expires instead
+                    logger.warning("lease %s not released: %s", LEASE_NAME, error)
             await self._kube.close()
             self._kube = None
         if self._devops is not None:

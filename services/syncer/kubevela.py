@@ -17,7 +17,7 @@ from typing import Any, cast
 from kubernetes_asyncio import client
 
 from libs.controller import ListWatch
-from libs.kube.objects import MERGE_PATCH
+from libs.kube.objects import MERGE_PATCH, RAW, raw_json
 from services.syncer.provider import WORKSPACE_LABEL, Provider, workspace_labels
 from services.syncer.tenancy import TenancyView, WorkspaceState
 
@@ -35,7 +35,6 @@ class OamNamespaces(Provider):
 
     def __init__(self, api_client: client.ApiClient, view: TenancyView) -> None:
         super().__init__(view)
-        self._client = api_client
         self._api = client.CoreV1Api(api_client)
 
     def object_name(self, workspace_id: int) -> str:
@@ -52,23 +51,22 @@ class OamNamespaces(Provider):
         return {"metadata": {"labels": desired["metadata"]["labels"]}}
 
     def list_watch(self) -> ListWatch:
-        return ListWatch(
-            self._api.list_namespace, self.cache.handle, label_selector=WORKSPACE_LABEL
-        )
+        return ListWatch(self._list_namespaces, self.cache.handle, label_selector=WORKSPACE_LABEL)
 
-    def _plain(self, model: object) -> Obj:
-        plain: Obj = self._client.sanitize_for_serialization(model)
-        return plain
+    async def _list_namespaces(self, **query: Any) -> Any:
+        # IMPORTANT: no ":rtype:" in this function's docstring. The watch reads the return
+        # type from the listing function's docstring and, finding none, hands events over as
+        # plain dicts instead of building a V1Namespace model for every one.
+        return await self._api.list_namespace(**query)
 
     async def _create(self, obj: Obj) -> Obj:
-        return self._plain(await self._api.create_namespace(cast(Any, obj)))
+        return await raw_json(self._api.create_namespace(cast(Any, obj), **RAW))
 
     async def _read(self, name: str) -> Obj:
-        return self._plain(await self._api.read_namespace(name))
+        return await raw_json(self._api.read_namespace(name, **RAW))
 
     async def _patch(self, name: str, patch: Obj) -> Obj:
-        answer = await self._api.patch_namespace(name, patch, **MERGE_PATCH)
-        return self._plain(answer)
+        return await raw_json(self._api.patch_namespace(name, patch, **MERGE_PATCH, **RAW))
 
     async def _delete(self, name: str) -> None:
-        await self._api.delete_namespace(name)
+        await raw_json(self._api.delete_namespace(name, **RAW))

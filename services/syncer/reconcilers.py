@@ -48,7 +48,7 @@ class SyncerOptions:
     """Timings of the syncer; the defaults suit production, tests shorten them."""
 
     resync_seconds: float = 300.0
-    workers: int = 8
+    workers: int = 16
     lease_seconds: float = 15.0
     renew_seconds: float = 5.0
     retry_seconds: float = 2.0
