@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import grpc
+from amamba.pipeline.v1alpha1 import pipelines_pb2, pipelines_pb2_grpc
+
 from tests.catalog.conftest import PIPELINE, SPEC, Stack
 
 TEMPLATES = f"{PIPELINE}/templates"
@@ -220,3 +223,17 @@ async def test_delete_removes_the_template(stack: Stack) -> None:
 
     assert deleted.status_code == 200 and deleted.json() == {}
     assert after.status_code == 404
+
+
+async def test_the_same_templates_over_grpc(stack: Stack) -> None:
+    await create(stack, "go-service")
+
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        answer = await pipelines_pb2_grpc.PipelinesStub(channel).GetGlobalTemplate(
+            pipelines_pb2.GetGlobalTemplateRequest(name="go-service", raw=True),
+            metadata=[("authorization", f"Bearer {stack.token('bob')}")],
+        )
+
+    assert answer.name == "go-service"
+    assert answer.raw == SPEC
+    assert answer.parameters[1].type == pipelines_pb2.TEMPLATE_PARAMETER_TYPE_CHOICE

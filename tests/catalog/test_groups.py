@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
+from workbench_sdk.devops.v1 import catalog_pb2 as sdk
 
+from libs.common.errors import NotFound
 from services.devops_server.store.engine import async_url
 from tests.catalog.conftest import PIPELINE, Stack, grant, make_workspace
 
@@ -122,3 +124,19 @@ async def test_deleting_a_group_leaves_its_pipelines_ungrouped(stack: Stack, tea
         remaining = await connection.scalar(text("SELECT group_id FROM pipelines"))
     await engine.dispose()
     assert remaining is None
+
+
+async def test_sdk_get_group_answers_only_within_its_workspace(stack: Stack, team: int) -> None:
+    other = await make_workspace(stack, "team-b")
+    created = await stack.http.post(groups(team), json={"name": "x"}, headers=stack.auth("bob"))
+    client = stack.api.devops
+
+    found = await client.call(
+        client.catalog.GetGroup, sdk.GroupKey(workspace_id=team, id=created.json()["id"])
+    )
+    with pytest.raises(NotFound):
+        await client.call(
+            client.catalog.GetGroup, sdk.GroupKey(workspace_id=other, id=created.json()["id"])
+        )
+
+    assert found.name == "x"
