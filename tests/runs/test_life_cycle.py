@@ -213,3 +213,18 @@ async def test_unknown_run_is_not_found(ci: CI) -> None:
 
     assert answer.status_code == 404
     assert "run 9" in answer.json()["message"]
+
+
+async def test_disabled_pipeline_cannot_be_run(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    assert ci.stack.settings.database_url
+    connection = await asyncpg.connect(ci.stack.settings.database_url)
+    await connection.execute(
+        "UPDATE pipelines SET disabled = true WHERE workspace_id = $1", ci.workspace_id
+    )
+    await connection.close()
+
+    answer = await ci.run("build")
+
+    assert answer.status_code == 400
+    assert "disabled" in answer.json()["message"]

@@ -73,8 +73,10 @@ async def test_refused_run_is_not_stored(ci: CI) -> None:
     await ci.run("deploy", {"REGION": "mars"})
 
     listed = await ci.get("deploy", "/runs")
+    accepted = await ci.run("deploy", {"REGION": "us"})
 
     assert listed.json()["items"] == []
+    assert accepted.json()["runId"] == "1"
 
 
 async def test_values_reach_jenkins(ci: CI) -> None:

@@ -18,7 +18,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +27,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from libs.common.errors import NotFound
+from libs.common.errors import FailedPrecondition, NotFound
 from services.devops_server.ci import states
 from services.devops_server.store.tables import Pipeline, Run, RunDetail
 
@@ -54,52 +54,50 @@ class RunStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self.sessions = sessions
 
-    async def pipeline(self, workspace_id: int, name: str) -> Pipeline:
-        async with self.sessions() as session:
-            row = await session.scalar(
-                select(Pipeline).where(Pipeline.workspace_id == workspace_id, Pipeline.name == name)
-            )
-        if row is None:
-            raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
-        return row
-
     async def create(
         self,
-        pipeline: Pipeline,
-        parameters: list[dict[str, Any]],
+        workspace_id: int,
+        name: str,
+        parameters: Callable[[Pipeline], list[dict[str, Any]]],
         *,
         trigger_type: str,
         started_by: str,
-    ) -> Run:
-        """A new run in state QUEUE with the pipeline's next number."""
+    ) -> tuple[Pipeline, Run]:
+        """A new run in state QUEUE with the pipeline's next number, in one transaction.
+
+        `parameters` turns the pipeline (its definition) into the run's stored parameters; it
+        may refuse them (raise), which leaves everything as it was.
+        """
         async with self.sessions.begin() as session:
-            seq = await session.scalar(
+            pipeline = await session.scalar(
                 update(Pipeline)
-                .where(Pipeline.id == pipeline.id)
+                .where(Pipeline.workspace_id == workspace_id, Pipeline.name == name)
                 .values(
                     last_run_seq=Pipeline.last_run_seq + 1,
                     total_runs=Pipeline.total_runs + 1,
                     last_run_state=states.QUEUE,
                     last_run_at=func.now(),
                 )
-                .returning(Pipeline.last_run_seq)
+                .returning(Pipeline)
             )
-            if seq is None:
-                raise NotFound(f"pipeline {pipeline.name!r} was deleted")
+            if pipeline is None:
+                raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
+            if pipeline.disabled:
+                raise FailedPrecondition(f"pipeline {name!r} is disabled; enable it first")
             run = Run(
                 pipeline_id=pipeline.id,
-                workspace_id=pipeline.workspace_id,
-                seq=seq,
+                workspace_id=workspace_id,
+                seq=pipeline.last_run_seq,
                 jenkins="",
                 state=states.QUEUE,
                 trigger_type=trigger_type,
                 started_by=started_by,
-                parameters=parameters,
+                parameters=parameters(pipeline),
                 description="",
                 duration_ms=0,
             )
             session.add(run)
-        return run
+        return pipeline, run
 
     async def get(self, workspace_id: int, name: str, seq: int) -> tuple[Pipeline, Run]:
         async with self.sessions() as session:
@@ -199,13 +197,6 @@ class RunStore:
             total = 0
         return rows, int(total or 0)
 
-    async def set_fields(self, run_id: int, **values: Any) -> None:
-        """Jenkins coordinates of a run (instance, queue item, build number): no state change."""
-        async with self.sessions.begin() as session:
-            await session.execute(
-                update(Run).where(Run.id == run_id).values(updated_at=func.now(), **values)
-            )
-
     async def move(self, run: Run, target: str, **values: Any) -> Run | None:
         """Move a run to `target` if the state machine allows; the updated run, else None.
 
@@ -244,7 +235,7 @@ class RunStore:
         recent = (
             await session.scalars(
                 select(Run.state)
-                .where(Run.pipeline_id == run.pipeline_id, Run.state.in_(states._COUNTED))
+                .where(Run.pipeline_id == run.pipeline_id, Run.state.in_(states.COUNTED))
                 .order_by(Run.seq.desc())
                 .limit(states.WEATHER_WINDOW)
             )
@@ -283,38 +274,6 @@ class RunStore:
             )
         )
         return int(count or 0)
-
-    async def waiting(self, session: AsyncSession, workspace_id: int, limit: int) -> Sequence[Run]:
-        """A workspace's runs waiting in Workbench's queue, oldest first."""
-        return (
-            await session.scalars(
-                select(Run)
-                .where(
-                    Run.workspace_id == workspace_id,
-                    Run.state == states.QUEUE,
-                    Run.queue_id.is_(None),
-                )
-                .order_by(Run.id)
-                .limit(limit)
-            )
-        ).all()
-
-    async def in_jenkins(self, limit: int) -> Sequence[Run]:
-        """Unfinished runs Jenkins has, least recently updated first (what a poll refreshes)."""
-        async with self.sessions() as session:
-            return (
-                await session.scalars(
-                    select(Run)
-                    .where(Run.state.in_(states.UNFINISHED), Run.queue_id.is_not(None))
-                    .order_by(Run.updated_at)
-                    .limit(limit)
-                )
-            ).all()
-
-    async def pipeline_name(self, pipeline_id: int) -> str:
-        async with self.sessions() as session:
-            name = await session.scalar(select(Pipeline.name).where(Pipeline.id == pipeline_id))
-        return name or ""
 
     # Details.
 

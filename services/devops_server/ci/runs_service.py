@@ -181,15 +181,15 @@ class RunsService(runs_pb2_grpc.RunsServicer):
 
     async def StartRun(self, request: pb.StartRunRequest, context: Any) -> Any:
         workspace_id = names.workspace_id("workspaceId", request.workspace_id)
-        pipeline = await self._store.pipeline(workspace_id, request.name)
-        if pipeline.disabled:
-            raise FailedPrecondition(f"pipeline {pipeline.name!r} is disabled; enable it first")
         given = [params.Given(p.name, p.value) for p in request.parameters]
-        stored = params.resolve(definitions(pipeline), given, self._box)
         trigger = api.TriggerBuildType.Name(request.trigger_type or api.MANUAL)
         started_by = request.started_by or log.user.get() or ""
-        run = await self._store.create(
-            pipeline, stored, trigger_type=trigger, started_by=started_by
+        pipeline, run = await self._store.create(
+            workspace_id,
+            request.name,
+            lambda pipeline: params.resolve(definitions(pipeline), given, self._box),
+            trigger_type=trigger,
+            started_by=started_by,
         )
         self._dispatcher.kick()
         logger.info("run %s of %s asked for by %s", run.seq, pipeline.name, started_by)
@@ -316,11 +316,10 @@ class RunsService(runs_pb2_grpc.RunsServicer):
 
     async def ReplayRun(self, request: api.ReplayPipelineRunRequest, context: Any) -> Any:
         pipeline, run = await self._run(request.workspace_id, request.name, request.run_id)
-        if pipeline.disabled:
-            raise FailedPrecondition(f"pipeline {pipeline.name!r} is disabled; enable it first")
-        again = await self._store.create(
-            pipeline,
-            run.parameters,
+        _, again = await self._store.create(
+            run.workspace_id,
+            pipeline.name,
+            lambda _: list(run.parameters),
             trigger_type="MANUAL",
             started_by=log.user.get() or "",
         )

@@ -69,7 +69,7 @@ PREDECESSORS: dict[str, tuple[str, ...]] = {
     **{final: UNFINISHED for final in FINAL},
 }
 
-_COUNTED = (SUCCESS, FAILED, UNSTABLE, ERROR, UNKNOWN)
+COUNTED = (SUCCESS, FAILED, UNSTABLE, ERROR, UNKNOWN)
 WEATHER_WINDOW = 5
 
 
@@ -93,12 +93,12 @@ def from_build(info: dict[str, object], paused: bool) -> str:
 
 
 def counts_for_weather(state: str) -> bool:
-    return state in _COUNTED
+    return state in COUNTED
 
 
 def weather(recent: Sequence[str]) -> str:
     """The weather for the newest finished states (newest first); see the module docstring."""
-    verdicts = [s for s in recent if s in _COUNTED][:WEATHER_WINDOW]
+    verdicts = [s for s in recent if s in COUNTED][:WEATHER_WINDOW]
     if not verdicts:
         return ""
     ratio = sum(1 for s in verdicts if s == SUCCESS) / len(verdicts)
