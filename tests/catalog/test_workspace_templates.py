@@ -5,7 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from services.devops_server.store.engine import async_url
 from tests.catalog.conftest import PIPELINE, SPEC, Stack, grant, make_workspace
 
 
@@ -206,3 +209,24 @@ async def test_template_in_a_missing_workspace_is_404(stack: Stack) -> None:
     )
 
     assert answer.status_code == 404
+
+
+async def test_deleting_a_workspace_deletes_its_templates(
+    stack: Stack, two_teams: tuple[int, int]
+) -> None:
+    first, _ = two_teams
+    await create(stack, first, "build", "bob")
+
+    deleted = await stack.http.delete(
+        f"/apis/amamba.io/v1alpha1/management/workspaces/{first}", headers=stack.auth("admin")
+    )
+
+    assert deleted.status_code == 200
+    assert stack.settings.database_url
+    engine = create_async_engine(async_url(stack.settings.database_url))
+    async with engine.connect() as connection:
+        left = await connection.scalar(
+            text("SELECT count(*) FROM templates WHERE workspace_id = :w"), {"w": first}
+        )
+    await engine.dispose()
+    assert left == 0
