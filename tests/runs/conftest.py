@@ -4,10 +4,9 @@ One stack (real devops-server and apiserver, as `tests/apiserver`'s `stack` fixt
 on a fresh database) and one Jenkins stand-in (100x virtual time, registered as the default
 instance) serve every test of a module, which keeps this folder fast; `ci` gives each test a
 workspace of its own, so tests never see each other's pipelines or runs, and puts the
-dispatcher and the stand-in back to normal after each test. Until the pipelines
-service can create pipelines, `ci.pipeline(...)` seeds one as that service will: a
-`pipelines` row whose `spec` is the API's Pipeline message in proto JSON, and the Jenkins job
-`<workspaceId>/<name>` with a matching config.xml.
+dispatcher and the stand-in back to normal after each test. Pipelines are made through the
+pipelines service's REST API, which also creates their Jenkins jobs (`<workspaceId>/<name>`);
+`ci.seed_row` inserts a pipeline's row alone (a pipeline Jenkins does not know).
 """
 
 from __future__ import annotations
@@ -18,13 +17,11 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from xml.sax.saxutils import escape
 
 import asyncpg
 import httpx
 import pytest
 
-from libs.jenkins import JenkinsClient
 from services.apiserver.app import ApiServer
 from services.devops_server.app import DevopsServer
 from tests.apiserver.conftest import Stack
@@ -32,45 +29,6 @@ from tests.conftest import drop_database, new_database, stack_settings
 
 PIPELINES = "/apis/pipeline.amamba.io/v1alpha1/workspaces/{}/pipelines"
 FINAL = ("SUCCESS", "FAILED", "CANCELED", "ERROR", "NOT_BUILT", "UNKNOWN", "UNSTABLE")
-
-_XML_KINDS = {
-    "PARAMETER_TYPE_STRING": "hudson.model.StringParameterDefinition",
-    "PARAMETER_TYPE_TEXT": "hudson.model.TextParameterDefinition",
-    "PARAMETER_TYPE_BOOLEAN": "hudson.model.BooleanParameterDefinition",
-    "PARAMETER_TYPE_CHOICE": "hudson.model.ChoiceParameterDefinition",
-    "PARAMETER_TYPE_PASSWORD": "hudson.model.PasswordParameterDefinition",
-}
-
-
-def parameter_xml(definition: dict[str, Any]) -> str:
-    kind = _XML_KINDS[definition["type"]]
-    default = str(definition.get("defaultValue", ""))
-    inner = f"<name>{escape(definition['name'])}</name><description></description>"
-    if kind.endswith("ChoiceParameterDefinition"):
-        strings = "".join(f"<string>{escape(c)}</string>" for c in default.splitlines())
-        inner += f'<choices class="java.util.Arrays$ArrayList"><a class="string-array">{strings}'
-        inner += "</a></choices>"
-    else:
-        inner += f"<defaultValue>{escape(default)}</defaultValue>"
-    return f"<{kind}>{inner}</{kind}>"
-
-
-def pipeline_xml(script: str, definitions: list[dict[str, Any]]) -> str:
-    properties = ""
-    if definitions:
-        properties = (
-            "<hudson.model.ParametersDefinitionProperty><parameterDefinitions>"
-            + "".join(parameter_xml(d) for d in definitions)
-            + "</parameterDefinitions></hudson.model.ParametersDefinitionProperty>"
-        )
-    return (
-        "<?xml version='1.1' encoding='UTF-8'?>\n"
-        '<flow-definition plugin="workflow-job"><actions/><description></description>'
-        f"<keepDependencies>false</keepDependencies><properties>{properties}</properties>"
-        '<definition class="org.jenkinsci.plugins.workflow.cps.CpsFlowDefinition" '
-        f'plugin="workflow-cps"><script>{escape(script)}</script><sandbox>true</sandbox>'
-        "</definition><triggers/><disabled>false</disabled></flow-definition>"
-    )
 
 
 def declarative(*stages: tuple[str, str]) -> str:
@@ -102,14 +60,24 @@ class CI:
         script: str,
         parameters: list[dict[str, Any]] | None = None,
         *,
-        workspace_id: int | None = None,
         job: bool = True,
     ) -> None:
-        """Seed a pipeline: its row (as the pipelines service stores it) and its Jenkins job
-        (unless `job` is false: a pipeline Jenkins does not know)."""
-        workspace = workspace_id or self.workspace_id
-        definitions = parameters or []
-        spec = {"workspaceId": str(workspace), "name": name, "parameters": definitions}
+        """A pipeline made through the REST API (CreatePipeline, then its Jenkinsfile), which
+        creates its Jenkins job; with `job` false, only its row, as if Jenkins had lost it."""
+        if not job:
+            await self.seed_row(name, script, parameters or [])
+            return
+        headers = self.stack.auth("admin")
+        body = {"name": name, "type": "PIPELINE_TYPE_CUSTOM", "parameters": parameters or []}
+        made = await self.http.post(PIPELINES.format(self.workspace_id), json=body, headers=headers)
+        assert made.status_code == 200, made.text
+        put = await self.http.put(
+            self.url(name, "/jenkinsfile"), json={"jenkinsfile": script}, headers=headers
+        )
+        assert put.status_code == 200, put.text
+
+    async def seed_row(self, name: str, script: str, definitions: list[dict[str, Any]]) -> None:
+        spec = {"workspaceId": str(self.workspace_id), "name": name, "parameters": definitions}
         assert self.stack.settings.database_url
         connection = await asyncpg.connect(self.stack.settings.database_url)
         try:
@@ -118,22 +86,13 @@ class CI:
                 " generation, synced_generation, sync_error, last_run_seq, last_run_state,"
                 " total_runs, total_successes, weather)"
                 " VALUES ($1, $2, 'CUSTOM', $3::jsonb, $4, false, 1, 1, '', 0, '', 0, 0, '')",
-                workspace,
+                self.workspace_id,
                 name,
                 json.dumps(spec),
                 script,
             )
         finally:
             await connection.close()
-        if not job:
-            return
-        async with JenkinsClient(
-            self.jenkins.url, self.jenkins.admin_user, self.jenkins.api_token
-        ) as client:
-            await client.ensure_folder(str(workspace))
-            await client.create_or_update_job(
-                (str(workspace), name), pipeline_xml(script, definitions)
-            )
 
     async def run(
         self, pipeline: str, parameters: dict[str, str] | None = None, user: str = "admin"
