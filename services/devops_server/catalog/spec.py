@@ -272,7 +272,6 @@ def values_for(parameters: tuple[Parameter, ...], given_json: str) -> dict[str, 
 
 # The template language: a token stream of text and actions, parsed into a small tree.
 
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.DOTALL)
 _TERM = re.compile(r'\.params\.([A-Za-z_][A-Za-z0-9_]*)|"((?:[^"\\]|\\.)*)"|(true|false)')
 
 
@@ -297,24 +296,36 @@ def _line(source: str, offset: int) -> int:
 
 
 def _tokens(source: str) -> list[tuple[str, str, int]]:
-    """("text", text, offset) and ("action", body, offset), with trim markers applied."""
+    """("text", text, offset) and ("action", body, offset), with trim markers applied.
+
+    A plain scan for the delimiters, so the work stays linear in the size of the template
+    whatever it holds.
+    """
     tokens: list[tuple[str, str, int]] = []
     position = 0
     trim_next = False
-    for match in _ACTION.finditer(source):
-        text = source[position : match.start()]
+    while (start := source.find("{{", position)) >= 0:
+        end = source.find("}}", start + 2)
+        if end < 0:
+            raise InvalidArgument(
+                f"spec.jenkinsfileTemplate: line {_line(source, start)}: an action opened with "
+                "'{{' never closes"
+            )
+        body = source[start + 2 : end]
+        trim_before = len(body) > 1 and body[0] == "-" and body[1].isspace()
+        trim_after = len(body) > 1 and body[-1] == "-" and body[-2].isspace()
+        text = source[position:start]
         if trim_next:
             text = text.lstrip()
-        if match.group(1):
+        if trim_before:
             text = text.rstrip()
         tokens.append(("text", text, position))
-        tokens.append(("action", match.group(2).strip(), match.start()))
-        trim_next = bool(match.group(3))
-        position = match.end()
+        inner = body[1 if trim_before else 0 : len(body) - 1 if trim_after else len(body)]
+        tokens.append(("action", inner.strip(), start))
+        trim_next = trim_after
+        position = end + 2
     tail = source[position:]
     tokens.append(("text", tail.lstrip() if trim_next else tail, position))
-    if "{{" in "".join(t[1] for t in tokens if t[0] == "text"):
-        raise InvalidArgument("spec.jenkinsfileTemplate: an action opened with '{{' never closes")
     return tokens
 
 
