@@ -42,6 +42,7 @@ class DevopsClient:
         self.runs = runs_pb2_grpc.RunsStub(self._channel)
         self.catalog = catalog_pb2_grpc.CatalogStub(self._channel)
         self.pipelines = pipelines_pb2_grpc.PipelineDefinitionsStub(self._channel)
+        self.management = pipelines_pb2_grpc.JenkinsManagementStub(self._channel)
 
     async def close(self) -> None:
         await self._channel.close()

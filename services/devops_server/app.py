@@ -35,6 +35,7 @@ from services.devops_server.catalog.store import CatalogStore
 from services.devops_server.ci.dispatch import Dispatcher
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
 from services.devops_server.ci.instances_service import JenkinsInstancesService
+from services.devops_server.ci.management_service import JenkinsManagementService
 from services.devops_server.ci.pipelines import PipelineStore
 from services.devops_server.ci.pipelines_service import PipelineDefinitionsService
 from services.devops_server.ci.runs import RunStore
@@ -127,6 +128,9 @@ class DevopsServer:
         pipelines_pb2_grpc.add_PipelineDefinitionsServicer_to_server(
             self._pipelines_service, self._grpc
         )
+        pipelines_pb2_grpc.add_JenkinsManagementServicer_to_server(
+            JenkinsManagementService(self.instances, self.jenkins), self._grpc
+        )
         catalog = CatalogStore(sessions(self._engine))
         await catalog.install_builtins()
         catalog_pb2_grpc.add_CatalogServicer_to_server(CatalogService(catalog), self._grpc)
@@ -138,6 +142,7 @@ class DevopsServer:
                 runs_pb2.DESCRIPTOR.services_by_name["Runs"].full_name,
                 catalog_pb2.DESCRIPTOR.services_by_name["Catalog"].full_name,
                 pipelines_pb2.DESCRIPTOR.services_by_name["PipelineDefinitions"].full_name,
+                pipelines_pb2.DESCRIPTOR.services_by_name["JenkinsManagement"].full_name,
             ],
         )
         host = self.settings.bind_host

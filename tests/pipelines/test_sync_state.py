@@ -51,6 +51,7 @@ async def test_sync_while_jenkins_is_down_is_503_and_changes_nothing(ci: CI) -> 
     answer = await ci.http.post(ci.path("/build-app:sync"), json={}, headers=ci.auth())
 
     assert answer.status_code == 503
+    assert "not pushed to Jenkins 'jenkins-a'" in answer.json()["message"]
     assert (await ci.get("build-app")).status_code == 200
 
 

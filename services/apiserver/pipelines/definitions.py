@@ -30,7 +30,7 @@ from workbench_sdk.devops.v1 import catalog_pb2
 from workbench_sdk.devops.v1 import pipelines_pb2 as sdk
 
 from libs.common import names
-from libs.common.errors import FailedPrecondition, InvalidArgument
+from libs.common.errors import FailedPrecondition, InvalidArgument, Unavailable
 from libs.jenkinsfile import ConversionError, ScriptedPipelineError, to_jenkinsfile, to_json
 from libs.jenkinsfile import validate as validate_model
 from services.apiserver.pipelines.deps import UsesDeps
@@ -166,7 +166,9 @@ class DefinitionMethods(UsesDeps):
     async def SyncPipeline(
         self, request: api.SyncPipelineRequest, context: Any
     ) -> api.SyncPipelineResponse:
-        await self._record(self.devops.pipelines.SyncPipeline, self._key(request), context)
+        record = await self._record(self.devops.pipelines.SyncPipeline, self._key(request), context)
+        if record.sync.error:
+            raise Unavailable(record.sync.error)
         return api.SyncPipelineResponse(result="synced")
 
     async def UpdatePipelineJenkinsfile(

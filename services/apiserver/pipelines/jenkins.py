@@ -8,12 +8,15 @@ from typing import Any
 from amamba.pipeline.v1alpha1 import (
     jenkins_instances_pb2,
     jenkins_instances_pb2_grpc,
+    management_pb2,
     management_pb2_grpc,
 )
 from google.protobuf import empty_pb2
 from workbench_sdk.devops.v1 import jenkins_pb2 as sdk
+from workbench_sdk.devops.v1 import pipelines_pb2
 
 from libs.common import names
+from libs.common.errors import Unavailable
 from services.apiserver.pipelines.deps import UsesDeps
 
 EMPTY = empty_pb2.Empty()
@@ -67,4 +70,18 @@ class RunQuotasService(UsesDeps, jenkins_instances_pb2_grpc.RunQuotasServicer):
 
 
 class JenkinsManagementService(UsesDeps, management_pb2_grpc.ManagementServicer):
-    pass
+    """The Jenkins side of management: reloading Configuration as Code on every instance.
+
+    TODO: `ListPodTemplates` and `ListJenkinsNodeLabels` answer UNIMPLEMENTED (the base
+    class): they need the Kubernetes cloud templates from a CasC export and the labels of
+    Jenkins's computers, which the Jenkins client does not fetch yet.
+    """
+
+    async def Reload(self, request: management_pb2.ReloadRequest, context: Any) -> empty_pb2.Empty:
+        result: pipelines_pb2.ReloadResult = await self.devops.call(
+            self.devops.management.Reload, EMPTY
+        )
+        if result.failures:
+            failures = ", ".join(result.failures)
+            raise Unavailable(f"Configuration as Code was not reloaded on {failures}")
+        return EMPTY

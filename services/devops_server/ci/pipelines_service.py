@@ -21,7 +21,6 @@ from libs.common.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
-    Unavailable,
 )
 from services.devops_server.ci.definition import (
     check_definition,
@@ -227,10 +226,8 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
     async def SyncPipeline(self, request: pb.PipelineKey, context: Any) -> Any:
         name = pipeline_name("name", request.name)
         row = await self._store.get(request.workspace_id, name)
-        reason = await self._pusher.push(row.id, force=True)
-        if reason:
+        if await self._pusher.push(row.id, force=True):
             self._loop.kick()
-            raise Unavailable(reason)
         fresh = await self._store.get_by_id(row.id)
         return record(fresh if fresh is not None else row)
 
