@@ -61,6 +61,7 @@ class Syncer:
         self._devops: DevopsClient | None = None
         self._task: asyncio.Task[None] | None = None
         self._earlier_writes = 0
+        self._revision = 0  # the last tenancy change seen, kept from one term to the next
 
     @property
     def writes(self) -> int:
@@ -146,6 +147,15 @@ class Syncer:
             await asyncio.sleep(self.options.retry_seconds)
 
     async def _lead(self) -> None:
+        """The leader's work: the reconcilers, started again should they ever fail."""
+        while True:
+            try:
+                await self._run_reconcilers()
+            except Exception:
+                logger.exception("syncer %s: reconcilers failed; starting again", self.identity)
+            await asyncio.sleep(self.options.retry_seconds)
+
+    async def _run_reconcilers(self) -> None:
         assert self._kube is not None and self._devops is not None
         logger.info("syncer %s leads: starting reconcilers", self.identity)
         self.reconcilers = Reconcilers(
@@ -153,12 +163,14 @@ class Syncer:
             self._devops,
             argocd_namespace=self.settings.argocd_namespace,
             options=self.options,
+            revision=self._revision,
         )
         try:
             await self.reconcilers.run()
         finally:
             logger.info("syncer %s: reconcilers stopped", self.identity)
             self._earlier_writes += self.reconcilers.writes
+            self._revision = self.reconcilers.revision
             self.reconcilers = None
 
     def _http_app(self) -> FastAPI:

@@ -3,10 +3,11 @@ loses it.
 
 The pieces, in the order they start:
 
-1. One `ListWatch` per provider over its labelled objects in the control-plane cluster,
-   feeding the provider's `ObjectCache`. The controllers wait until every watch has listed
-   once, so no reconcile mistakes "not listed yet" for "missing" and creates a duplicate.
-2. The `TenancyView`, loaded once from devops-server (retried until devops-server answers).
+1. The `TenancyView`, loaded once from devops-server (retried until devops-server answers).
+2. One `ListWatch` per provider over its labelled objects in the control-plane cluster,
+   feeding the provider's `ObjectCache`. A provider's controller starts once its watch has
+   listed, so no reconcile mistakes "not listed yet" for "missing" and creates a
+   duplicate; a provider whose objects cannot be listed holds back only itself.
 3. One `Controller` per provider, keyed by workspace id, each with its own work queue,
    workers and backoff: a provider whose API fails slows only its own keys. Each resync
    reloads the view (once for all controllers) and queues every workspace that exists or
@@ -17,9 +18,9 @@ The pieces, in the order they start:
    an AppProject edited or deleted by hand is repaired at once.
 
 `ready` is set once every key of each controller's first resync has been reconciled
-successfully: the first full sync after gaining the lease. A new leader always starts from
-nothing (new caches, a change stream replayed from the beginning and collapsed into one
-reload), which is what makes a takeover safe without handing any state over.
+successfully: the first full sync after gaining the lease. A new term starts from nothing
+but the last change revision this process received (new caches, a fresh reload), which is
+what makes a takeover safe without handing any state over between processes.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from kubernetes_asyncio import client
+from kubernetes_asyncio.client.exceptions import ApiException
 
-from libs.controller import Controller
+from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
 from services.syncer.argocd import AppProjects
 from services.syncer.kubevela import OamNamespaces
@@ -92,6 +94,7 @@ class Reconcilers:
         *,
         argocd_namespace: str,
         options: SyncerOptions,
+        revision: int = 0,
     ) -> None:
         self._devops = devops
         self._options = options
@@ -100,8 +103,9 @@ class Reconcilers:
             AppProjects(api_client, self.view, argocd_namespace),
             OamNamespaces(api_client, self.view),
         ]
-        self.controllers: list[Controller[int]] = []
+        self.controllers: list[Controller[int]] = []  # those whose objects are listed
         self._first_pass = _FirstPass(provider.provider for provider in self.providers)
+        self._follower = ChangeFollower(devops, self.view, self._changed, revision=revision)
 
     @property
     def ready(self) -> asyncio.Event:
@@ -112,31 +116,56 @@ class Reconcilers:
         """Writes this instance's providers made."""
         return sum(provider.writes for provider in self.providers)
 
+    @property
+    def revision(self) -> int:
+        """The last tenancy change revision received; the next term resumes after it."""
+        return self._follower.revision
+
     async def run(self) -> None:
         """Reconcile until cancelled."""
+        await self._load_tenancy()
         async with asyncio.TaskGroup() as group:
-            watches = [provider.list_watch() for provider in self.providers]
-            for provider, lister in zip(self.providers, watches, strict=True):
-                group.create_task(lister.run(), name=f"{provider.provider}-watch")
-            await asyncio.gather(*(lister.synced.wait() for lister in watches))
-            await self._load_tenancy()
-
             for provider in self.providers:
-                controller: Controller[int] = Controller(
-                    provider.provider,
-                    self._reconcile_of(provider),
-                    list_keys=self._keys_of(provider),
-                    workers=self._options.workers,
-                    resync_seconds=self._options.resync_seconds,
-                    backoff_base=self._options.backoff_base,
-                    backoff_cap=self._options.backoff_cap,
-                )
-                provider.enqueue = controller.enqueue
-                self.controllers.append(controller)
-                group.create_task(controller.run(), name=f"{provider.provider}-controller")
+                group.create_task(self._run_provider(provider), name=provider.provider)
+            group.create_task(self._follower.run(), name="tenancy-changes")
 
-            follower = ChangeFollower(self._devops, self.view, self._changed)
-            group.create_task(follower.run(), name="tenancy-changes")
+    async def _run_provider(self, provider: Provider) -> None:
+        """Watch the provider's objects and, once they are listed, reconcile them. A
+        provider whose objects cannot be listed (its CRD missing, its API failing) holds
+        back only its own controller."""
+        lister = provider.list_watch()
+        controller: Controller[int] = Controller(
+            provider.provider,
+            self._reconcile_of(provider),
+            list_keys=self._keys_of(provider),
+            workers=self._options.workers,
+            resync_seconds=self._options.resync_seconds,
+            backoff_base=self._options.backoff_base,
+            backoff_cap=self._options.backoff_cap,
+        )
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch(provider, lister), name=f"{provider.provider}-watch")
+            await lister.synced.wait()
+            provider.enqueue = controller.enqueue
+            self.controllers.append(controller)
+            group.create_task(controller.run(), name=f"{provider.provider}-controller")
+
+    async def _watch(self, provider: Provider, lister: ListWatch) -> None:
+        """Run the ListWatch for as long as this term lasts. It ends by raising on an API
+        error other than 410 (a 404 while the CRD is missing, a 500); run it again after a
+        pause. The same instance keeps what it knew, so its relist still reports objects
+        deleted meanwhile."""
+        while True:
+            try:
+                await lister.run()
+            except ApiException as error:
+                logger.warning(
+                    "%s: cannot list or watch (%s %s); retrying",
+                    provider.provider,
+                    error.status,
+                    error.reason,
+                )
+            await asyncio.sleep(self._options.retry_seconds)
 
     async def _load_tenancy(self) -> None:
         while True:

@@ -12,6 +12,7 @@ from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer
 from tests.syncer.conftest import (
     ARGOCD,
+    SyncerFactory,
     appproject,
     bind,
     destinations,
@@ -109,3 +110,16 @@ async def test_failing_provider_slows_only_its_own_keys(
     assert appproject(control_plane, workspace) is None
     control_plane.clear_faults()
     await eventually(lambda: appproject(control_plane, workspace) is not None)
+
+
+async def test_provider_whose_objects_cannot_be_listed_holds_back_only_itself(
+    sdk: DevopsClient, control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    crd = ("apiextensions.k8s.io/v1", "CustomResourceDefinition", "appprojects.argoproj.io")
+    control_plane.delete_object(*crd)  # Argo CD is not installed
+    workspace = await new_workspace(sdk)
+
+    syncer = await make_syncer(wait_ready=False)
+
+    await eventually(lambda: labelled(oam_namespace(control_plane, workspace), workspace))
+    assert not syncer.ready
