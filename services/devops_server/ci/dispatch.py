@@ -17,10 +17,14 @@ Decisions:
   disabled, bad parameters) ends it in ERROR at once, with Jenkins's reason.
 - Builds are queued with no quiet period: Jenkins merges identical pending queue items, and a
   quiet period would merge two runs asked for together into one build.
-- Every `interval` seconds (and whenever woken) a pass refreshes at most `batch` unfinished
-  runs that Jenkins has, least recently updated first: queue item -> build number -> build
-  info, then pending input for a building run (PAUSED). Finished runs are never polled. The
-  Jenkins event receiver, when it lands, makes most of these polls find nothing to change.
+- A pass runs whenever woken (a run asked for, a run ended) and every `interval` seconds; it
+  dispatches, and, at most once per `interval`, refreshes at most `batch` unfinished runs
+  that Jenkins has, least recently updated first, eight Jenkins calls at a time: queue item
+  -> build number -> build info, then pending input for a building run (PAUSED). Finished
+  runs are never polled. The Jenkins event receiver, when it lands, makes most of these polls
+  find nothing to change.
+- A queue item Jenkins has forgotten (it keeps left items about five minutes) before
+  Workbench learnt its build number makes the run UNKNOWN.
 """
 
 from __future__ import annotations
@@ -44,6 +48,9 @@ from services.devops_server.store.tables import Pipeline, Run
 logger = logging.getLogger(__name__)
 
 Path = tuple[str, str]
+
+# Jenkins calls a refresh pass makes at once.
+REFRESH_CONCURRENCY = 8
 
 
 def job_path(workspace_id: int, pipeline: str) -> Path:
@@ -77,6 +84,7 @@ class Dispatcher:
         self.give_up_after = give_up_after
         self.batch = batch
         self._wake = asyncio.Event()
+        self._refreshed = 0.0
         self._task: asyncio.Task[None] | None = None
 
     # Life cycle.
@@ -107,11 +115,24 @@ class Dispatcher:
                 await asyncio.wait_for(self._wake.wait(), self.interval)
             self._wake.clear()
 
-    async def pass_once(self) -> None:
+    async def pass_once(self, *, refresh: bool | None = None) -> None:
+        """Start what may start; refresh unfinished runs if `interval` has passed since the
+        last refresh (or when `refresh` says so), a few Jenkins calls at a time."""
         for workspace_id in await self.store.workspaces_waiting():
             await self.dispatch(workspace_id)
-        for run, name in await self._in_jenkins():
-            await self.refresh(run, name)
+        clock = asyncio.get_running_loop().time()
+        if refresh is None:
+            refresh = clock - self._refreshed >= self.interval
+        if not refresh:
+            return
+        self._refreshed = clock
+        limit = asyncio.Semaphore(REFRESH_CONCURRENCY)
+
+        async def one(run: Run, name: str) -> None:
+            async with limit:
+                await self.refresh(run, name)
+
+        await asyncio.gather(*(one(run, name) for run, name in await self._in_jenkins()))
 
     async def _in_jenkins(self) -> list[tuple[Run, str]]:
         async with self.store.sessions() as session:
@@ -231,6 +252,8 @@ class Dispatcher:
             try:
                 item = await client.queue_item(run.queue_id)
             except JenkinsNotFound:
+                # TODO: look the build up by its queueId among the job's builds: after a long
+                # Jenkins or Workbench outage the build may exist though its queue item is gone.
                 gone = "Jenkins no longer knows this run's queue item"
                 return await self._move(run, states.UNKNOWN, description=gone) or run
             if item.cancelled:
