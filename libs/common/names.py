@@ -23,7 +23,7 @@ def _check(field: str, value: str, pattern: re.Pattern[str], limit: int, rule: s
         raise InvalidArgument(f"{field}: must not be empty")
     if len(value) > limit:
         raise InvalidArgument(f"{field}: must be at most {limit} characters, got {len(value)}")
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise InvalidArgument(f"{field}: {value[:80]!r} is not valid: {rule}")
     return value
 

@@ -44,3 +44,11 @@ def test_database_url_is_read_from_the_conventional_variable(
     monkeypatch.setenv("DATABASE_URL", "postgresql://x@y/z")
 
     assert Settings().database_url == "postgresql://x@y/z"
+
+
+def test_a_trailing_newline_makes_a_name_invalid() -> None:
+    from libs.common import names
+    from libs.common.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="cluster"):
+        names.dns_label("cluster", "member-1\n")
