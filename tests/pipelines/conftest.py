@@ -2,12 +2,15 @@
 
 `stack` and `jenkins` are the apiserver folder's fixtures; `ci` adds a workspace with a
 registered Jenkins instance and three members: alice (admin), eddie (editor), vera (viewer).
+`shared_ci` is the same, made once per module, for modules whose tests neither stop Jenkins
+nor depend on what else the workspace holds (each uses names of its own).
 `conforms` checks an answer against the published document's definition, field by field.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
+from services.apiserver.app import ApiServer
+from services.devops_server.app import DevopsServer
 from tests.apiserver.conftest import Stack, jenkins, stack
+from tests.conftest import drop_database, new_database, stack_settings
 
 __all__ = ["jenkins", "stack"]
 
@@ -133,8 +139,7 @@ async def register_jenkins(stack: Stack, jenkins: Any) -> None:
     assert answer.status_code == 200, answer.text
 
 
-@pytest.fixture
-async def ci(stack: Stack, jenkins: Any) -> CI:
+async def _prepared(stack: Stack, jenkins: Any) -> CI:
     workspace_id = await new_workspace(
         stack,
         "team-a",
@@ -145,3 +150,30 @@ async def ci(stack: Stack, jenkins: Any) -> CI:
     stack.devops.pipeline_sync.base_delay = 0.05
     stack.devops.pipeline_sync.max_delay = 0.4
     return CI(stack, jenkins, workspace_id)
+
+
+@pytest.fixture
+async def ci(stack: Stack, jenkins: Any) -> CI:
+    return await _prepared(stack, jenkins)
+
+
+@pytest.fixture(scope="module")
+async def shared_ci(server_url: str, template_database: str) -> AsyncIterator[CI]:
+    from sandbox.jenkins import JenkinsStandIn
+
+    url = await new_database(server_url, template_database)
+    settings = stack_settings(url)
+    devops = DevopsServer(settings)
+    await devops.start()
+    api = ApiServer(settings)
+    await api.start()
+    standin = JenkinsStandIn(time_scale=100.0)
+    await standin.start()
+
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+        yield await _prepared(Stack(settings, devops, api, http), standin)
+
+    await standin.stop()
+    await api.stop()
+    await devops.stop()
+    await drop_database(server_url, url)

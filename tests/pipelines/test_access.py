@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.pipelines.conftest import CI, new_workspace
+
+
+@pytest.fixture
+def ci(shared_ci: CI) -> CI:
+    return shared_ci
 
 
 async def test_viewer_cannot_create(ci: CI) -> None:
@@ -12,20 +19,22 @@ async def test_viewer_cannot_create(ci: CI) -> None:
 
 
 async def test_viewer_reads_and_lists(ci: CI) -> None:
-    await ci.create("build-app")
+    await ci.create("viewed-app")
 
-    assert (await ci.get("build-app", user="vera")).status_code == 200
-    assert (await ci.list(user="vera")).json()["items"][0]["name"] == "build-app"
+    listed = (await ci.list(user="vera")).json()["items"]
+
+    assert (await ci.get("viewed-app", user="vera")).status_code == 200
+    assert "viewed-app" in [item["name"] for item in listed]
 
 
 async def test_editor_creates(ci: CI) -> None:
-    created = await ci.create("build-app", user="eddie")
+    created = await ci.create("edited-app", user="eddie")
 
     assert created.status_code == 200
 
 
 async def test_member_of_one_workspace_gets_403_on_another(ci: CI) -> None:
-    other = await new_workspace(ci.stack, "team-b", {"bob": "workspace-admin"})
+    other = await new_workspace(ci.stack, "team-isolated", {"bob": "workspace-admin"})
     await ci.http.post(
         ci.path(workspace_id=other),
         json={"name": "secret-app", "type": "PIPELINE_TYPE_CUSTOM"},
@@ -40,15 +49,15 @@ async def test_member_of_one_workspace_gets_403_on_another(ci: CI) -> None:
 
 
 async def test_same_name_in_two_workspaces_are_two_pipelines(ci: CI) -> None:
-    other = await new_workspace(ci.stack, "team-b", {"alice": "workspace-admin"})
-    await ci.create("build-app", description="a")
+    other = await new_workspace(ci.stack, "team-twin", {"alice": "workspace-admin"})
+    await ci.create("twin-app", description="a")
     await ci.http.post(
         ci.path(workspace_id=other),
-        json={"name": "build-app", "description": "b"},
+        json={"name": "twin-app", "description": "b"},
         headers=ci.auth(),
     )
 
-    mine = await ci.get("build-app")
+    mine = await ci.get("twin-app")
 
     assert mine.json()["description"] == "a"
-    assert ci.job("build-app", workspace_id=other) is not None
+    assert ci.job("twin-app", workspace_id=other) is not None

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.pipelines.conftest import CI, SCRIPT, conforms
+
+
+@pytest.fixture
+def ci(shared_ci: CI) -> CI:
+    return shared_ci
 
 
 async def test_jenkinsfile_converts_to_the_json_model(ci: CI) -> None:
@@ -51,10 +58,10 @@ async def test_json_that_is_not_a_model_is_400_naming_json(ci: CI) -> None:
 
 
 async def test_stored_jenkinsfile_is_read_as_json(ci: CI) -> None:
-    await ci.create("build-app")
-    await ci.put_jenkinsfile("build-app")
+    await ci.create("json-read")
+    await ci.put_jenkinsfile("json-read")
 
-    answer = await ci.http.get(ci.path("/build-app/jenkinsjson"), headers=ci.auth())
+    answer = await ci.http.get(ci.path("/json-read/jenkinsjson"), headers=ci.auth())
 
     assert answer.status_code == 200, answer.text
     conforms(answer.json(), "v1alpha1GetJenkinsJSONResponse")
@@ -62,16 +69,16 @@ async def test_stored_jenkinsfile_is_read_as_json(ci: CI) -> None:
 
 
 async def test_json_edit_is_stored_as_a_jenkinsfile_and_pushed(ci: CI) -> None:
-    await ci.create("build-app")
-    await ci.put_jenkinsfile("build-app")
-    read = await ci.http.get(ci.path("/build-app/jenkinsjson"), headers=ci.auth())
+    await ci.create("json-edit")
+    await ci.put_jenkinsfile("json-edit")
+    read = await ci.http.get(ci.path("/json-edit/jenkinsjson"), headers=ci.auth())
     model = json.loads(read.json()["json"])
     model["pipeline"]["stages"][0]["name"] = "Compile"
 
     answer = await ci.http.put(
-        ci.path("/build-app/jenkinsjson"), json={"json": json.dumps(model)}, headers=ci.auth()
+        ci.path("/json-edit/jenkinsjson"), json={"json": json.dumps(model)}, headers=ci.auth()
     )
 
     assert answer.status_code == 200, answer.text
     assert json.loads(answer.json()["json"])["pipeline"]["stages"][0]["name"] == "Compile"
-    assert "stage('Compile')" in ci.job("build-app").config.script
+    assert "stage('Compile')" in ci.job("json-edit").config.script

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from tests.pipelines.conftest import CI
 
 SPEC = """\
@@ -29,11 +31,16 @@ async def _template(ci: CI) -> None:
     assert made.status_code == 200, made.text
 
 
+@pytest.fixture
+def ci(shared_ci: CI) -> CI:
+    return shared_ci
+
+
 async def test_template_pipeline_runs_the_rendered_jenkinsfile(ci: CI) -> None:
     await _template(ci)
 
     answer = await ci.create(
-        "from-template",
+        "templated",
         type="PIPELINE_TYPE_TEMPLATE",
         template={"name": "deploy", "parameters": json.dumps({"target": "prod"})},
     )
@@ -41,20 +48,20 @@ async def test_template_pipeline_runs_the_rendered_jenkinsfile(ci: CI) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.json()["type"] == "PIPELINE_TYPE_TEMPLATE"
     assert "echo 'to prod'" in answer.json()["jenkinsfile"]
-    assert "echo 'to prod'" in ci.job("from-template").config.script
+    assert "echo 'to prod'" in ci.job("templated").config.script
 
 
 async def test_unknown_template_is_404_and_nothing_is_stored(ci: CI) -> None:
     answer = await ci.create(
-        "from-template", type="PIPELINE_TYPE_TEMPLATE", template={"name": "nowhere"}
+        "no-template", type="PIPELINE_TYPE_TEMPLATE", template={"name": "nowhere"}
     )
 
     assert answer.status_code == 404
-    assert (await ci.get("from-template")).status_code == 404
+    assert (await ci.get("no-template")).status_code == 404
 
 
 async def test_template_pipeline_without_a_template_name_is_400(ci: CI) -> None:
-    answer = await ci.create("from-template", type="PIPELINE_TYPE_TEMPLATE")
+    answer = await ci.create("unnamed-template", type="PIPELINE_TYPE_TEMPLATE")
 
     assert answer.status_code == 400
     assert answer.json()["message"].startswith("template.name")
