@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import pytest
 
 from libs.jenkins import JenkinsClient
 from tests.pipelines.conftest import CI, SCRIPT, SYNC, conforms
@@ -15,21 +15,32 @@ PARAMETERS = [
 ]
 
 
+@pytest.fixture
+def ci(shared_ci: CI) -> CI:
+    return shared_ci
+
+
 async def test_created_pipeline_answers_in_the_contract_shape(ci: CI) -> None:
-    answer = await ci.create("build-app", description="the app")
+    answer = await ci.create(
+        "created-pipeline-answers-in-the-contract-shape", description="the app"
+    )
 
     assert answer.status_code == 200, answer.text
     conforms(answer.json(), "v1alpha1Pipeline")
-    assert answer.json()["name"] == "build-app"
+    assert answer.json()["name"] == "created-pipeline-answers-in-the-contract-shape"
     assert answer.json()["workspaceId"] == str(ci.workspace_id)
     assert answer.json()["type"] == "PIPELINE_TYPE_CUSTOM"
     assert answer.headers[SYNC] == "synced"
 
 
 async def test_created_pipeline_is_a_job_in_the_workspace_folder(ci: CI) -> None:
-    await ci.create("build-app", parameters=PARAMETERS, triggers={"time": {"cron": "H 3 * * *"}})
+    await ci.create(
+        "created-pipeline-is-a-job-in-the-workspace-folder",
+        parameters=PARAMETERS,
+        triggers={"time": {"cron": "H 3 * * *"}},
+    )
 
-    job = ci.job("build-app")
+    job = ci.job("created-pipeline-is-a-job-in-the-workspace-folder")
 
     assert job is not None
     assert [p.name for p in job.config.parameters] == ["TARGET", "NOTES", "DRY_RUN", "REGION"]
@@ -39,19 +50,22 @@ async def test_created_pipeline_is_a_job_in_the_workspace_folder(ci: CI) -> None
 
 
 async def test_jenkinsfile_update_reaches_the_job_script(ci: CI) -> None:
-    await ci.create("build-app")
+    await ci.create("jenkinsfile-update-reaches-the-job-script")
 
-    answer = await ci.put_jenkinsfile("build-app")
+    answer = await ci.put_jenkinsfile("jenkinsfile-update-reaches-the-job-script")
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["jenkinsfile"] == SCRIPT
-    assert ci.job("build-app").config.script == SCRIPT
+    assert ci.job("jenkinsfile-update-reaches-the-job-script").config.script == SCRIPT
 
 
 async def test_a_jenkinsfile_that_does_not_parse_is_refused_with_its_position(ci: CI) -> None:
-    await ci.create("build-app")
+    await ci.create("a-jenkinsfile-that-does-not-parse-is-refused-with-its-positi")
 
-    answer = await ci.put_jenkinsfile("build-app", "pipeline { stages { stage('x') { ")
+    answer = await ci.put_jenkinsfile(
+        "a-jenkinsfile-that-does-not-parse-is-refused-with-its-positi",
+        "pipeline { stages { stage('x') { ",
+    )
 
     assert answer.status_code == 400
     assert "jenkinsfile: line" in answer.json()["message"]
@@ -77,10 +91,10 @@ async def test_scm_pipeline_job_reads_git(ci: CI) -> None:
 
 
 async def test_update_replaces_the_definition_in_jenkins(ci: CI) -> None:
-    await ci.create("build-app", parameters=PARAMETERS)
+    await ci.create("update-replaces-the-definition-in-jenkins", parameters=PARAMETERS)
 
     answer = await ci.http.put(
-        ci.path("/build-app"),
+        ci.path("/update-replaces-the-definition-in-jenkins"),
         json={
             "type": "PIPELINE_TYPE_CUSTOM",
             "description": "changed",
@@ -92,16 +106,16 @@ async def test_update_replaces_the_definition_in_jenkins(ci: CI) -> None:
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["description"] == "changed"
-    job = ci.job("build-app")
+    job = ci.job("update-replaces-the-definition-in-jenkins")
     assert [p.name for p in job.config.parameters] == ["ONLY"]
     assert job.config.concurrent is False
     assert job.description == "changed"
 
 
 async def test_get_answers_the_stored_definition(ci: CI) -> None:
-    await ci.create("build-app", parameters=PARAMETERS, description="d")
+    await ci.create("get-answers-the-stored-definition", parameters=PARAMETERS, description="d")
 
-    answer = await ci.get("build-app")
+    answer = await ci.get("get-answers-the-stored-definition")
 
     assert answer.status_code == 200
     conforms(answer.json(), "v1alpha1Pipeline")
@@ -114,22 +128,24 @@ async def test_missing_pipeline_is_404(ci: CI) -> None:
 
 
 async def test_duplicate_name_is_409(ci: CI) -> None:
-    await ci.create("build-app")
+    await ci.create("duplicate-name-is-409")
 
-    answer = await ci.create("build-app")
+    answer = await ci.create("duplicate-name-is-409")
 
     assert answer.status_code == 409
-    assert "build-app" in answer.json()["message"]
+    assert "duplicate-name-is-409" in answer.json()["message"]
 
 
 async def test_delete_removes_the_pipeline_and_its_job(ci: CI) -> None:
-    await ci.create("build-app")
+    await ci.create("delete-removes-the-pipeline-and-its-job")
 
-    answer = await ci.http.delete(ci.path("/build-app"), headers=ci.auth())
+    answer = await ci.http.delete(
+        ci.path("/delete-removes-the-pipeline-and-its-job"), headers=ci.auth()
+    )
 
     assert answer.status_code == 200
-    assert (await ci.get("build-app")).status_code == 404
-    assert ci.job("build-app") is None
+    assert (await ci.get("delete-removes-the-pipeline-and-its-job")).status_code == 404
+    assert ci.job("delete-removes-the-pipeline-and-its-job") is None
 
 
 async def test_rename_moves_the_job(ci: CI) -> None:
@@ -157,20 +173,26 @@ async def test_rename_onto_an_existing_name_is_409(ci: CI) -> None:
 
 
 async def test_toggle_disables_and_enables_the_job(ci: CI) -> None:
-    await ci.create("build-app")
+    await ci.create("toggle-disables-and-enables-the-job")
 
     disabled = await ci.http.post(
-        ci.path("/build-app:toggle"), json={"disable": True}, headers=ci.auth()
+        ci.path("/toggle-disables-and-enables-the-job:toggle"),
+        json={"disable": True},
+        headers=ci.auth(),
     )
-    shown = await ci.get("build-app")
-    job_disabled = ci.job("build-app").config.disabled
-    await ci.http.post(ci.path("/build-app:toggle"), json={"disable": False}, headers=ci.auth())
+    shown = await ci.get("toggle-disables-and-enables-the-job")
+    job_disabled = ci.job("toggle-disables-and-enables-the-job").config.disabled
+    await ci.http.post(
+        ci.path("/toggle-disables-and-enables-the-job:toggle"),
+        json={"disable": False},
+        headers=ci.auth(),
+    )
 
     assert disabled.status_code == 200, disabled.text
     assert disabled.json() == {}
     assert shown.json()["disabled"] is True
     assert job_disabled is True
-    assert ci.job("build-app").config.disabled is False
+    assert ci.job("toggle-disables-and-enables-the-job").config.disabled is False
 
 
 async def test_replicate_copies_definition_and_script(ci: CI) -> None:
@@ -190,17 +212,19 @@ async def test_replicate_copies_definition_and_script(ci: CI) -> None:
 
 
 async def test_sync_recreates_a_job_deleted_in_jenkins(ci: CI) -> None:
-    await ci.create("build-app")
-    await ci.put_jenkinsfile("build-app")
+    await ci.create("sync-recreates-a-job-deleted-in-jenkins")
+    await ci.put_jenkinsfile("sync-recreates-a-job-deleted-in-jenkins")
     async with JenkinsClient(ci.jenkins.url, ci.jenkins.admin_user, ci.jenkins.api_token) as j:
-        await j.delete_item((str(ci.workspace_id), "build-app"))
-    assert ci.job("build-app") is None
+        await j.delete_item((str(ci.workspace_id), "sync-recreates-a-job-deleted-in-jenkins"))
+    assert ci.job("sync-recreates-a-job-deleted-in-jenkins") is None
 
-    answer = await ci.http.post(ci.path("/build-app:sync"), json={}, headers=ci.auth())
+    answer = await ci.http.post(
+        ci.path("/sync-recreates-a-job-deleted-in-jenkins:sync"), json={}, headers=ci.auth()
+    )
 
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"result": "synced"}
-    assert ci.job("build-app").config.script == SCRIPT
+    assert ci.job("sync-recreates-a-job-deleted-in-jenkins").config.script == SCRIPT
 
 
 async def test_multi_branch_is_unimplemented(ci: CI) -> None:
@@ -211,10 +235,10 @@ async def test_multi_branch_is_unimplemented(ci: CI) -> None:
 
 
 async def test_parameters_are_read_and_patched(ci: CI) -> None:
-    await ci.create("build-app", parameters=PARAMETERS[:1])
+    await ci.create("parameters-are-read-and-patched", parameters=PARAMETERS[:1])
 
     patched = await ci.http.post(
-        ci.path("/build-app/parameters"),
+        ci.path("/parameters-are-read-and-patched/parameters"),
         json={
             "operations": [
                 {
@@ -229,20 +253,24 @@ async def test_parameters_are_read_and_patched(ci: CI) -> None:
         },
         headers=ci.auth(),
     )
-    read = await ci.http.get(ci.path("/build-app/parameters"), headers=ci.auth())
+    read = await ci.http.get(
+        ci.path("/parameters-are-read-and-patched/parameters"), headers=ci.auth()
+    )
 
     assert patched.status_code == 200, patched.text
     conforms(patched.json(), "v1alpha1PatchPipelineParametersResponse")
     conforms(read.json(), "v1alpha1GetBuildParameterResponse")
     assert [p["name"] for p in read.json()["parameters"]] == ["EXTRA"]
-    assert [p.name for p in ci.job("build-app").config.parameters] == ["EXTRA"]
+    assert [p.name for p in ci.job("parameters-are-read-and-patched").config.parameters] == [
+        "EXTRA"
+    ]
 
 
 async def test_adding_an_existing_parameter_is_409(ci: CI) -> None:
-    await ci.create("build-app", parameters=PARAMETERS[:1])
+    await ci.create("adding-an-existing-parameter-is-409", parameters=PARAMETERS[:1])
 
     answer = await ci.http.post(
-        ci.path("/build-app/parameters"),
+        ci.path("/adding-an-existing-parameter-is-409/parameters"),
         json={
             "operations": [
                 {"operation": "PARAMETER_OPERATION_ADD", "parameter": {"name": "TARGET"}}
@@ -253,7 +281,3 @@ async def test_adding_an_existing_parameter_is_409(ci: CI) -> None:
 
     assert answer.status_code == 409
     assert "operations[0].parameter.name" in answer.json()["message"]
-
-
-def _names(listed: Any) -> list[str]:
-    return [item["name"] for item in listed.json()["items"]]
