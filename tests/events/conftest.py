@@ -53,3 +53,6 @@ async def jenkins() -> AsyncIterator[JenkinsStandIn]:
     await standin.start()
     yield standin
     await standin.stop()
+
+
+from tests.apiserver.conftest import stack  # noqa: E402, F401  (shared fixture)

@@ -225,30 +225,7 @@ class RunStore:
         return moved
 
     async def _summarise(self, session: AsyncSession, run: Run) -> None:
-        await session.execute(
-            update(Pipeline)
-            .where(Pipeline.id == run.pipeline_id, Pipeline.last_run_seq == run.seq)
-            .values(last_run_state=run.state)
-        )
-        if not states.is_final(run.state):
-            return
-        recent = (
-            await session.scalars(
-                select(Run.state)
-                .where(Run.pipeline_id == run.pipeline_id, Run.state.in_(states.COUNTED))
-                .order_by(Run.seq.desc())
-                .limit(states.WEATHER_WINDOW)
-            )
-        ).all()
-        successes = 1 if run.state == states.SUCCESS else 0
-        await session.execute(
-            update(Pipeline)
-            .where(Pipeline.id == run.pipeline_id)
-            .values(
-                total_successes=Pipeline.total_successes + successes,
-                weather=states.weather(recent),
-            )
-        )
+        await summarise(session, run)
 
     # The dispatcher's queries.
 
@@ -289,3 +266,31 @@ class RunStore:
                 .values(run_id=run_id, kind=kind, key=key, content=content)
                 .on_conflict_do_nothing()
             )
+
+
+async def summarise(session: AsyncSession, run: Run) -> None:
+    """Keep the pipeline's run summary current after `run` changed state (same transaction)."""
+    await session.execute(
+        update(Pipeline)
+        .where(Pipeline.id == run.pipeline_id, Pipeline.last_run_seq == run.seq)
+        .values(last_run_state=run.state)
+    )
+    if not states.is_final(run.state):
+        return
+    recent = (
+        await session.scalars(
+            select(Run.state)
+            .where(Run.pipeline_id == run.pipeline_id, Run.state.in_(states.COUNTED))
+            .order_by(Run.seq.desc())
+            .limit(states.WEATHER_WINDOW)
+        )
+    ).all()
+    successes = 1 if run.state == states.SUCCESS else 0
+    await session.execute(
+        update(Pipeline)
+        .where(Pipeline.id == run.pipeline_id)
+        .values(
+            total_successes=Pipeline.total_successes + successes,
+            weather=states.weather(recent),
+        )
+    )
