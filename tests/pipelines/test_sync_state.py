@@ -80,3 +80,18 @@ async def test_workspace_without_jenkins_saves_and_says_why(ci: CI) -> None:
     assert answer.status_code == 200, answer.text
     assert answer.headers[SYNC] == "pending"
     assert "register one first" in answer.headers[SYNC_ERROR]
+
+
+async def test_rename_while_jenkins_is_down_moves_the_job_later(ci: CI) -> None:
+    await ci.create("before")
+    await ci.jenkins.down()
+    renamed = await ci.http.put(
+        ci.path("/before/name"), json={"newName": "after"}, headers=ci.auth()
+    )
+
+    await ci.jenkins.up()
+
+    assert renamed.status_code == 200, renamed.text
+    assert await _until_synced(ci, "after") == "synced"
+    assert ci.job("before") is None
+    assert ci.job("after") is not None
