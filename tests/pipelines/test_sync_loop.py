@@ -14,6 +14,9 @@ class Store:
     async def pending(self, after: int = 0, limit: int = 100) -> list[int]:
         return [i for i in self.pending_ids if i > after][:limit]
 
+    async def removals(self, limit: int = 100) -> list[object]:
+        return []
+
 
 class Pusher:
     """Fails the first `failures` pushes, then succeeds; records when each push happened."""

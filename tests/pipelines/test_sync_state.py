@@ -95,3 +95,31 @@ async def test_rename_while_jenkins_is_down_moves_the_job_later(ci: CI) -> None:
     assert await _until_synced(ci, "after") == "synced"
     assert ci.job("before") is None
     assert ci.job("after") is not None
+
+
+async def test_delete_while_jenkins_is_down_removes_the_job_later(ci: CI) -> None:
+    await ci.create("doomed")
+    await ci.jenkins.down()
+    deleted = await ci.http.delete(ci.path("/doomed"), headers=ci.auth())
+
+    await ci.jenkins.up()
+    for _ in range(200):
+        if ci.job("doomed") is None:
+            break
+        await asyncio.sleep(0.05)
+
+    assert deleted.status_code == 200
+    assert (await ci.get("doomed")).status_code == 404
+    assert ci.job("doomed") is None
+
+
+async def test_a_new_pipeline_of_a_deleted_name_keeps_its_job(ci: CI) -> None:
+    await ci.create("reborn")
+    await ci.jenkins.down()
+    await ci.http.delete(ci.path("/reborn"), headers=ci.auth())
+    await ci.create("reborn", description="second life")
+
+    await ci.jenkins.up()
+
+    assert await _until_synced(ci, "reborn") == "synced"
+    assert ci.job("reborn").description == "second life"

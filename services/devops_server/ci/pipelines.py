@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.errors import AlreadyExists, NotFound
 from services.devops_server.ci.definition import from_spec, redacted, to_spec
+from services.devops_server.ci.removals import PipelineRemoval
 from services.devops_server.store.tables import Pipeline, Workspace
 
 logger = logging.getLogger(__name__)
@@ -275,17 +276,47 @@ class PipelineStore:
             ) from None
         return row
 
-    async def delete(self, workspace_id: int, name: str) -> Pipeline:
-        """Remove the definition; its runs and run details go with it (foreign keys)."""
+    async def delete(self, workspace_id: int, name: str) -> PipelineRemoval | None:
+        """Remove the definition; its runs and run details go with it (foreign keys).
+
+        The answer is the removal of its Jenkins job, recorded in the same transaction
+        (None when no job was ever pushed).
+        """
         async with self._sessions.begin() as session:
             row: Pipeline | None = await session.scalar(
                 delete(Pipeline)
                 .where(Pipeline.workspace_id == workspace_id, Pipeline.name == name)
                 .returning(Pipeline)
             )
-        if row is None:
-            raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
-        return row
+            if row is None:
+                raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
+            if not row.jenkins_name:
+                return None
+            removal = PipelineRemoval(workspace_id=workspace_id, job_name=row.jenkins_name)
+            session.add(removal)
+            await session.flush()
+        return removal
+
+    async def removals(self, limit: int = 100) -> list[PipelineRemoval]:
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(PipelineRemoval).order_by(PipelineRemoval.id).limit(limit)
+            )
+            return list(rows)
+
+    async def forget_removal(self, removal_id: int) -> None:
+        async with self._sessions.begin() as session:
+            await session.execute(delete(PipelineRemoval).where(PipelineRemoval.id == removal_id))
+
+    async def exists(self, workspace_id: int, name: str) -> bool:
+        async with self._sessions() as session:
+            found = await session.scalar(
+                select(Pipeline.id).where(
+                    Pipeline.workspace_id == workspace_id,
+                    (Pipeline.name == name) | (Pipeline.jenkins_name == name),
+                )
+            )
+        return found is not None
 
     async def list_page(self, query: ListQuery) -> tuple[list[api.Pipeline], int]:
         """One page and the total, in one statement (see the module docstring)."""

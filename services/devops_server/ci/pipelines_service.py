@@ -144,8 +144,9 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
 
     async def DeletePipeline(self, request: pb.PipelineKey, context: Any) -> Any:
         name = pipeline_name("name", request.name)
-        row = await self._store.delete(request.workspace_id, name)
-        await self._pusher.remove(row)
+        removal = await self._store.delete(request.workspace_id, name)
+        if removal is not None and await self._pusher.remove(removal):
+            self._loop.kick()
         return EMPTY
 
     async def ListPipelines(self, request: api.ListPipelinesRequest, context: Any) -> Any:

@@ -21,8 +21,8 @@ was read before the push, so a change saved meanwhile stays pending.
 TODO: pushes of one pipeline are serialised within a process only; two devops-server
 replicas pushing different generations of one pipeline at once could leave the older one in
 Jenkins while the newer is recorded as synced. An advisory lock per pipeline would close it.
-TODO: deleting a pipeline while its Jenkins is down leaves the job behind (logged); a
-tombstone that the loop drains would remove it later.
+Deleting a pipeline records the removal of its job in the same transaction; the job is
+deleted at once if Jenkins answers, else by the loop later (see `removals`).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from services.devops_server.ci.config_xml import config_xml
 from services.devops_server.ci.definition import from_spec, opened
 from services.devops_server.ci.instances import JenkinsPool
 from services.devops_server.ci.pipelines import PipelineStore
+from services.devops_server.ci.removals import PipelineRemoval
 from services.devops_server.crypto import SecretBox
 from services.devops_server.store.tables import Pipeline
 
@@ -111,19 +112,28 @@ class JobPusher:
         )
         return ""
 
-    async def remove(self, row: Pipeline) -> None:
-        """Delete a deleted pipeline's job; a Jenkins that is down keeps it (see TODO above)."""
-        name = row.jenkins_name or row.name
+    async def remove(self, removal: PipelineRemoval) -> str:
+        """Delete a deleted pipeline's job, then forget the removal; "" or the reason."""
+        if await self._store.exists(removal.workspace_id, removal.job_name):
+            # A pipeline of that name exists again: the job is its job now.
+            await self._store.forget_removal(removal.id)
+            return ""
+
         try:
-            _, jenkins = await self._pool.for_workspace(row.workspace_id)
-            await jenkins.delete_item((str(row.workspace_id), name), missing_ok=True)
+            _, jenkins = await self._pool.for_workspace(removal.workspace_id)
+            job = (str(removal.workspace_id), removal.job_name)
+            await jenkins.delete_item(job, missing_ok=True)
         except WorkbenchError as error:
             logger.warning(
-                "pipeline job not deleted: workspace=%s pipeline=%s reason=%s",
-                row.workspace_id,
-                name,
+                "pipeline job not deleted yet: workspace=%s job=%s reason=%s",
+                removal.workspace_id,
+                removal.job_name,
                 error.message,
             )
+            return f"job not deleted: {error.message}"
+
+        await self._store.forget_removal(removal.id)
+        return ""
 
 
 class SyncLoop:
@@ -162,9 +172,13 @@ class SyncLoop:
         self._wake.set()
 
     async def pass_once(self) -> bool:
-        """Push every pending pipeline once; True if all went through."""
+        """Delete the jobs of deleted pipelines, push every pending pipeline; True if all went."""
         clean = True
         after = 0
+
+        for removal in await self._store.removals():
+            if await self._pusher.remove(removal):
+                clean = False
 
         while True:
             batch = await self._store.pending(after)
