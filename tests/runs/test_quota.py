@@ -6,6 +6,7 @@ import asyncio
 import itertools
 
 from tests.runs.conftest import CI, declarative
+from tests.runs.test_life_cycle import input_step
 
 QUOTA = "/apis/pipeline.amamba.io/v1alpha1/management/workspaces/{}/quota"
 
@@ -56,3 +57,33 @@ async def test_no_cap_starts_every_run_at_once(ci: CI) -> None:
     states = [(await ci.wait("gate", r, ("PAUSED",)))["state"] for r in (first, second)]
 
     assert states == ["PAUSED", "PAUSED"]
+
+
+async def test_runs_asked_for_together_are_separate_builds(ci: CI) -> None:
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Go?'")))
+    run_ids = [await ci.started("gate") for _ in range(3)]
+
+    for run_id in run_ids:
+        await ci.wait("gate", run_id, ("PAUSED",))
+
+    assert sorted(ci.jenkins.item(f"{ci.workspace_id}/gate").runs) == [1, 2, 3]
+
+
+async def test_identical_runs_of_a_serial_pipeline_each_get_their_own_build(ci: CI) -> None:
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Go?'")))
+    answer = await ci.http.put(
+        ci.url("gate"),
+        json={"buildConfig": {"disableConcurrence": True}, "type": "PIPELINE_TYPE_CUSTOM"},
+        headers=ci.stack.auth("admin"),
+    )
+    assert answer.status_code == 200, answer.text
+    run_ids = [await ci.started("gate") for _ in range(3)]
+    await asyncio.sleep(0.5)
+
+    for run_id in run_ids:
+        await ci.wait("gate", run_id, ("PAUSED",), within=20)
+        node, step = await input_step(ci, "gate", run_id)
+        await ci.post("gate", f"/runs/{run_id}/nodes/{node}/steps/{step}:process")
+        assert (await ci.wait("gate", run_id))["state"] == "SUCCESS"
+
+    assert sorted(ci.jenkins.item(f"{ci.workspace_id}/gate").runs) == [1, 2, 3]

@@ -15,8 +15,11 @@ Decisions:
   once it has waited `give_up_after` seconds (default 10 minutes) it ends in ERROR with a
   description saying Jenkins did not answer. Jenkins refusing the build (no such job, job
   disabled, bad parameters) ends it in ERROR at once, with Jenkins's reason.
-- Builds are queued with no quiet period: Jenkins merges identical pending queue items, and a
-  quiet period would merge two runs asked for together into one build.
+- Builds are queued with no quiet period: Jenkins folds identical requests into one pending
+  queue item, and a quiet period would fold two runs asked for together into one build. A
+  request folded all the same (an identical run waits behind a build of a job that forbids
+  concurrent builds) is noticed by its queue item id, already another run's: the run stays
+  in Workbench's queue and is tried again on a later pass.
 - A pass runs whenever woken (a run asked for, a run ended) and every `interval` seconds; it
   dispatches, and, at most once per `interval`, refreshes at most `batch` unfinished runs
   that Jenkins has, least recently updated first, eight Jenkins calls at a time: queue item
@@ -186,16 +189,45 @@ class Dispatcher:
             except Exception as error:
                 await self._unstartable(waiting, f"no Jenkins to run on: {error}")
                 return
+            held: set[int] = set()
             for run, name in waiting:
+                if run.pipeline_id in held:
+                    continue
                 started = await self._start(client, run, name)
                 if started is None:
                     break
-                if started:
-                    await session.execute(
-                        update(Run)
-                        .where(Run.id == run.id)
-                        .values(queue_id=started, jenkins=settings.jenkins, updated_at=func.now())
-                    )
+                if not started:
+                    continue
+                if await self._folded(session, run, settings.jenkins, started):
+                    held.add(run.pipeline_id)
+                    continue
+                await session.execute(
+                    update(Run)
+                    .where(Run.id == run.id)
+                    .values(queue_id=started, jenkins=settings.jenkins, updated_at=func.now())
+                )
+
+    async def _folded(self, session: Any, run: Run, instance: str, queue_id: int) -> bool:
+        """Whether Jenkins folded the request into a queue item another run already has.
+
+        Jenkins keeps one queue item for identical requests (same job, same parameters) while
+        it waits, e.g. behind a build of a job that forbids concurrent builds; the run is then
+        not started at all, so it stays in Workbench's queue, and its pipeline's later runs
+        with it, until the next pass.
+        """
+        other = await session.scalar(
+            select(Run.id)
+            .where(
+                Run.workspace_id == run.workspace_id,
+                Run.state.in_(states.UNFINISHED),
+                Run.queue_id == queue_id,
+                Run.jenkins == instance,
+            )
+            .limit(1)
+        )
+        if other is not None:
+            logger.info("Jenkins folded run %s into queue item %s; trying later", run.seq, queue_id)
+        return other is not None
 
     async def _start(self, client: JenkinsClient, run: Run, name: str) -> int | None:
         """The queue item of the started build; 0 if the run ended in ERROR; None if Jenkins
