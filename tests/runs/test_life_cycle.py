@@ -228,3 +228,24 @@ async def test_disabled_pipeline_cannot_be_run(ci: CI) -> None:
 
     assert answer.status_code == 400
     assert "disabled" in answer.json()["message"]
+
+
+async def test_runs_are_listed_oldest_first_when_asked(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    for _ in range(3):
+        await ci.started("build")
+
+    listed = await ci.get("build", "/runs", sortBy="PIPELINE_RUN_ID", sortDir="ASC")
+
+    assert [r["runId"] for r in listed.json()["items"]] == ["1", "2", "3"]
+
+
+async def test_run_is_found_by_its_number(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    for _ in range(3):
+        await ci.started("build")
+
+    listed = await ci.get("build", "/runs", searchRunId="2")
+
+    assert [r["runId"] for r in listed.json()["items"]] == ["2"]
+    assert listed.json()["pagination"]["total"] == 1

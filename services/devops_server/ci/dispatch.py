@@ -40,7 +40,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
-from libs.common.errors import FailedPrecondition
+from libs.common.errors import FailedPrecondition, NotFound
 from libs.jenkins import JenkinsClient, JenkinsError, JenkinsNotFound, JenkinsUnreachable
 from services.devops_server.ci import params, states
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
@@ -271,7 +271,7 @@ class Dispatcher:
             return run
         try:
             return await self._refresh(run, name)
-        except JenkinsError as error:
+        except (JenkinsError, NotFound) as error:  # NotFound: the instance was removed
             logger.info("run %s of %s not refreshed: %s", run.seq, name, error)
             return run
 
