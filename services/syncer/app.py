@@ -26,12 +26,15 @@ import asyncio
 import logging
 import os
 import socket
+from pathlib import Path
 from typing import Any, cast
 
+import yaml
 from fastapi import FastAPI, Response
 from kubernetes_asyncio import client
 from kubernetes_asyncio import config as kube_config
 from kubernetes_asyncio.client.exceptions import ApiException
+from kubernetes_asyncio.config.config_exception import ConfigException
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from libs.common.config import Settings
@@ -86,20 +89,8 @@ class Syncer:
         if not self.settings.internal_token:
             raise RuntimeError("WORKBENCH_INTERNAL_TOKEN must be set to reach devops-server")
 
-        self._kube = await kube_config.new_client_from_config(
-            config_file=str(path), persist_config=False
-        )
         self._devops = DevopsClient(self.settings.devops_address, self.settings.internal_token)
-        self.elector = LeaderElector(
-            self._kube,
-            LEASE_NAMESPACE,
-            LEASE_NAME,
-            self.identity,
-            lease_seconds=self.options.lease_seconds,
-            renew_seconds=self.options.renew_seconds,
-            retry_seconds=self.options.retry_seconds,
-        )
-        self._task = asyncio.create_task(self._campaign(), name="syncer-campaign")
+        self._task = asyncio.create_task(self._campaign(path), name="syncer-campaign")
 
     async def wait(self) -> None:
         await self._http.wait()
@@ -124,11 +115,38 @@ class Syncer:
             self._devops = None
         await self._http.stop()
 
-    async def _campaign(self) -> None:
-        assert self._kube is not None and self.elector is not None
+    async def _campaign(self, kubeconfig: Path) -> None:
+        self._kube = await self._control_plane_client(kubeconfig)
+        self.elector = LeaderElector(
+            self._kube,
+            LEASE_NAMESPACE,
+            LEASE_NAME,
+            self.identity,
+            lease_seconds=self.options.lease_seconds,
+            renew_seconds=self.options.renew_seconds,
+            retry_seconds=self.options.retry_seconds,
+        )
         await self._ensure_lease_namespace(self._kube)
         logger.info("syncer %s campaigning for lease %s", self.identity, LEASE_NAME)
         await self.elector.run(on_started_leading=self._lead)
+
+    async def _control_plane_client(self, kubeconfig: Path) -> client.ApiClient:
+        """A client from the kubeconfig file, waiting for the file to appear and be usable
+        (a mounted Secret, or the sandbox stand-in that writes it once it listens)."""
+        while True:
+            try:
+                made: client.ApiClient = await kube_config.new_client_from_config(
+                    config_file=str(kubeconfig), persist_config=False
+                )
+                return made
+            except (ConfigException, OSError, ValueError, TypeError, yaml.YAMLError) as error:
+                # The error's text may quote the file, which holds credentials: type only.
+                logger.warning(
+                    "control-plane kubeconfig %s is not usable yet (%s); retrying",
+                    kubeconfig,
+                    type(error).__name__,
+                )
+            await asyncio.sleep(self.options.retry_seconds)
 
     async def _ensure_lease_namespace(self, api_client: client.ApiClient) -> None:
         core = client.CoreV1Api(api_client)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 
 from libs.devops_client import DevopsClient
-from services.syncer.app import Syncer
+from sandbox.kube import KubeStandIn
+from services.devops_server.app import DevopsServer
+from services.syncer.app import Syncer, SyncerOptions
 from tests.conftest import free_port, stack_settings
 from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
 
@@ -77,3 +80,26 @@ async def test_metrics_report_leadership_queues_and_repairs(
     assert 'workbench_controller_queue_depth{controller="argocd-appproject"}' in text
     assert 'workbench_controller_reconciles_total{controller="kubevela-namespace"' in text
     assert 'workbench_syncer_repairs_total{action="created",provider="argocd-appproject"}' in text
+
+
+async def test_syncer_waits_for_its_kubeconfig_file_to_appear(
+    devops: DevopsServer, control_plane: KubeStandIn, tmp_path: Path
+) -> None:
+    kubeconfig = tmp_path / "later.yaml"
+    settings = stack_settings(
+        "postgresql://unused",
+        devops_address=f"127.0.0.1:{devops.grpc_port}",
+        internal_token=devops.settings.internal_token,
+        control_plane_kubeconfig=kubeconfig,
+    )
+    syncer = Syncer(settings, SyncerOptions(retry_seconds=0.1, identity="late"))
+    await syncer.start()
+    try:
+        await asyncio.sleep(0.3)
+        assert syncer.elector is None
+
+        control_plane.write_kubeconfig(kubeconfig)
+
+        await eventually(lambda: syncer.elector is not None and syncer.elector.is_leader)
+    finally:
+        await syncer.stop()
