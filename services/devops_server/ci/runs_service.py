@@ -4,12 +4,14 @@ Runs are read from PostgreSQL. An unfinished run that Jenkins has is refreshed f
 when it is read (events may be late or missing). Details only Jenkins has (console log,
 Blue Ocean nodes and steps, step logs, artifacts, the JUnit report) are fetched when first
 asked for; once the run has finished they are kept in `run_details`, so a finished run never
-costs a Jenkins call again. Logs are served by byte offset (`start` in, `size` = the offset to
-ask from next, `delivered` = the bytes in this answer) so a console can tail a running log and
-read a finished one the same way.
+costs a Jenkins call again (except a log longer than `MAX_KEPT_LOG`, never kept).
 
-Secrets: a password parameter's value is stored sealed and never answered; the clear values
-are masked, character for character, in every log served or kept (so offsets do not move).
+Logs are served by byte offset: `start` in, `size` out (the log's length so far, where to ask
+from next) and `delivered` (the bytes in this answer), so a console tails a running log and
+reads a finished one the same way, until `delivered` is 0 and the run has finished.
+
+Secrets: a password parameter's value is stored sealed and never answered; its clear value
+is masked with as many `*` as it has bytes in every log served or kept, so offsets hold.
 """
 
 from __future__ import annotations
@@ -37,6 +39,10 @@ from services.devops_server.crypto import SecretBox
 from services.devops_server.store.tables import Pipeline, Run
 
 logger = logging.getLogger(__name__)
+
+# A finished log longer than this (characters) is not kept in the database but read from
+# Jenkins whenever asked for: PostgreSQL is not a log store, and such logs are rare.
+MAX_KEPT_LOG = 8 * 1024 * 1024
 
 # An unfinished run read again within this many seconds of its last update is not refreshed
 # by list reads (a single-run read always refreshes).
@@ -387,7 +393,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
                 ) from None
             except JenkinsNotFound:
                 raise NotFound(f"Jenkins has no {kind} for run {run.seq}") from None
-        if final:
+        if final and len(str(content.get("text", ""))) <= MAX_KEPT_LOG:
             await self._store.keep_detail(run.id, kind, key, content)
         return content
 
