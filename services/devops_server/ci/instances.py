@@ -10,6 +10,7 @@ replaced when the instance is registered again.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -168,21 +169,32 @@ class InstanceStore:
 
 
 class JenkinsPool:
-    """One client per Jenkins instance, made from its stored access on first use."""
+    """One client per Jenkins instance, made from its stored access on first use.
 
-    def __init__(self, store: InstanceStore) -> None:
+    The stored access is read again (a query and a decryption) at most every `recheck`
+    seconds per instance, so a hot path that asks for a client per call costs nothing; a
+    registration in this process replaces the client at once (`forget`), one in another
+    replica within `recheck` seconds.
+    """
+
+    def __init__(self, store: InstanceStore, *, recheck: float = 5.0) -> None:
         self._store = store
-        self._clients: dict[str, tuple[Access, JenkinsClient]] = {}
+        self._recheck = recheck
+        self._clients: dict[str, tuple[Access, JenkinsClient, float]] = {}
 
     async def client(self, instance: str) -> JenkinsClient:
-        access = await self._store.access(instance)
         known = self._clients.get(instance)
+        now = time.monotonic()
+        if known is not None and now - known[2] < self._recheck:
+            return known[1]
+        access = await self._store.access(instance)
         if known is not None and known[0] == access:
+            self._clients[instance] = (access, known[1], now)
             return known[1]
         if known is not None:
             await known[1].aclose()
         made = JenkinsClient(access.address, access.username, access.token)
-        self._clients[instance] = (access, made)
+        self._clients[instance] = (access, made, now)
         return made
 
     async def for_workspace(self, workspace_id: int) -> tuple[str, JenkinsClient]:

@@ -1,0 +1,238 @@
+"""`python -m bench.event_flow`: Jenkins events through event-proxy into devops-server.
+
+Everything runs as its own process on loopback, as deployed: devops-server and apiserver on a
+fresh database (`BENCH_DATABASE_URL`, default the local server), and event-proxy forwarding
+to devops-server with the internal token. This process plays Jenkins: many concurrent builds
+of real pipelines (rows of a workspace), each posting its four run events in order, shaped
+like the Generic Event plugin's.
+
+Two measures:
+1. Throughput: every build's events posted at once (`--builds`, `--concurrency`); sustained
+   events per second from the first post until devops-server has applied the last one (read
+   from its metrics).
+2. Lag, below that rate: builds one after another at `--lag-rate` events per second; for
+   each, the time from posting its last event to event-proxy until the run reads SUCCESS over
+   REST (polled every 2 ms): p50 and p99.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+from cryptography.fernet import Fernet
+
+from bench.apiserver.__main__ import free_port, wait_for_port
+from bench.events.__main__ import RUN_TYPES, envelope, start_proxy
+from libs.auth.tokens import mint
+
+SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+ROOT = Path(__file__).resolve().parents[2]
+PIPELINES = 200
+
+
+def build_events(workspace_id: int, pipeline: str, number: int) -> list[tuple[str, bytes]]:
+    """The four envelopes of build `number` of `pipeline`, addressed to its workspace folder."""
+    made = []
+    for type_ in RUN_TYPES:
+        event_id, body = envelope(pipeline, number, type_)
+        event = json.loads(body)
+        event["source"] = f"job/{workspace_id}/job/{pipeline}/"
+        event["url"] = f"job/{workspace_id}/job/{pipeline}/{number}/"
+        event["data"]["_parentFullName"] = str(workspace_id)
+        made.append((event_id, json.dumps(event, indent=4).encode()))
+    return made
+
+
+async def applied(http: aiohttp.ClientSession, devops_http: int) -> float:
+    async with http.get(f"http://127.0.0.1:{devops_http}/metrics") as response:
+        text = await response.text()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("workbench_events_applied_total{")
+    )
+
+
+async def post(http: aiohttp.ClientSession, proxy: int, body: bytes) -> None:
+    async with http.post(
+        f"http://127.0.0.1:{proxy}/event",
+        data=body,
+        headers={"Content-Type": "application/json; charset=UTF-8"},
+    ) as response:
+        await response.read()
+        if response.status != 200:
+            raise SystemExit(f"event-proxy answered {response.status}")
+
+
+async def throughput(
+    http: aiohttp.ClientSession, proxy: int, devops_http: int, workspace_id: int, builds: int,
+    concurrency: int,
+) -> str:
+    bodies = [
+        build_events(workspace_id, f"p{n % PIPELINES}", 1 + n // PIPELINES) for n in range(builds)
+    ]
+    before = await applied(http, devops_http)
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(events: list[tuple[str, bytes]]) -> None:
+        async with gate:
+            for _, body in events:
+                await post(http, proxy, body)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one(events) for events in bodies))
+    posted = time.perf_counter() - started
+    total = builds * len(RUN_TYPES)
+    while await applied(http, devops_http) - before < total:
+        await asyncio.sleep(0.05)
+    elapsed = time.perf_counter() - started
+    return (
+        f"throughput: {total} events ({builds} builds x 4, {concurrency} at a time): posted in "
+        f"{posted:.2f} s ({total / posted:.0f}/s accepted), all applied after {elapsed:.2f} s "
+        f"({total / elapsed:.0f} events/s sustained)"
+    )
+
+
+async def lag(
+    http: aiohttp.ClientSession, proxy: int, api: int, token: str, workspace_id: int,
+    builds: int, rate: float, first_number: int,
+) -> str:
+    headers = {"Authorization": f"Bearer {token}"}
+    lags = []
+    gap = len(RUN_TYPES) / rate
+    for n in range(builds):
+        pipeline = f"p{n % PIPELINES}"
+        began = time.perf_counter()
+        for _, body in build_events(workspace_id, pipeline, first_number + n):
+            await post(http, proxy, body)
+        posted = time.perf_counter()
+        url = (
+            f"http://127.0.0.1:{api}/apis/pipeline.amamba.io/v1alpha1/workspaces/{workspace_id}"
+            f"/pipelines/{pipeline}/runs"
+        )
+        while True:
+            async with http.get(url, params={"pageSize": "1"}, headers=headers) as response:
+                items = (await response.json())["items"]
+            if items and items[0]["state"] == "SUCCESS" and int(items[0]["runId"]) >= 1:
+                seen = await _seq_done(http, url, headers, first_number + n, pipeline)
+                if seen:
+                    break
+            await asyncio.sleep(0.002)
+        lags.append(time.perf_counter() - posted)
+        await asyncio.sleep(max(0.0, gap - (time.perf_counter() - began)))
+    lags.sort()
+    p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
+    return (
+        f"lag at {rate:.0f} events/s: {builds} builds, last event posted -> run SUCCESS over "
+        f"REST: p50 {statistics.median(lags) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
+    )
+
+
+async def _seq_done(
+    http: aiohttp.ClientSession, url: str, headers: dict[str, str], number: int, pipeline: str
+) -> bool:
+    """Whether the run for build `number` of `pipeline` has finished (runs are imported in
+    build order per pipeline, so its run number is the build's rank)."""
+    del number, pipeline
+    async with http.get(url, params={"pageSize": "1"}, headers=headers) as response:
+        items = (await response.json())["items"]
+    return bool(items) and items[0]["state"] == "SUCCESS"
+
+
+async def main(builds: int, concurrency: int, lag_builds: int, lag_rate: float) -> None:
+    database = f"wb_bench_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(SERVER)
+    await admin.execute(f'CREATE DATABASE "{database}"')
+    url = SERVER.rsplit("/", 1)[0] + f"/{database}"
+    secret, internal = Fernet.generate_key().decode(), uuid.uuid4().hex
+    ports = {name: free_port() for name in ("rest", "grpc", "devops", "devops_http")}
+    env = {
+        **os.environ,
+        "WORKBENCH_DATABASE_URL": url,
+        "WORKBENCH_JWT_SECRET": secret,
+        "WORKBENCH_INTERNAL_TOKEN": internal,
+        "WORKBENCH_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "WORKBENCH_APISERVER_HTTP_PORT": str(ports["rest"]),
+        "WORKBENCH_APISERVER_GRPC_PORT": str(ports["grpc"]),
+        "WORKBENCH_DEVOPS_GRPC_PORT": str(ports["devops"]),
+        "WORKBENCH_DEVOPS_HTTP_PORT": str(ports["devops_http"]),
+        "WORKBENCH_DEVOPS_ADDRESS": f"127.0.0.1:{ports['devops']}",
+        "WORKBENCH_LOG_LEVEL": "WARNING",
+        "WORKBENCH_STATE_DIR": tempfile.mkdtemp(prefix="workbench-bench-"),
+    }
+    children = [
+        await asyncio.create_subprocess_exec(sys.executable, "-m", module, env=env, cwd=ROOT)
+        for module in ("services.devops_server", "services.apiserver")
+    ]
+    proxy = None
+    try:
+        await wait_for_port(ports["rest"])
+        await wait_for_port(ports["devops_http"])
+        database_connection = await asyncpg.connect(url)
+        workspace_id = await database_connection.fetchval(
+            "INSERT INTO workspaces (alias) VALUES ('bench') RETURNING id"
+        )
+        await database_connection.execute(
+            "INSERT INTO jenkins_instances (name, address, username, token, options, is_default)"
+            " VALUES ('bench', 'http://127.0.0.1:1', 'admin', 'x', '{}', true)"
+        )
+        await database_connection.executemany(
+            "INSERT INTO pipelines (workspace_id, name, type, spec, jenkinsfile, disabled,"
+            " generation, synced_generation, sync_error, last_run_seq, last_run_state,"
+            " total_runs, total_successes, weather)"
+            " VALUES ($1, $2, 'CUSTOM', '{}'::jsonb, '', false, 1, 1, '', 0, '', 0, 0, '')",
+            [(workspace_id, f"p{n}") for n in range(PIPELINES)],
+        )
+        await database_connection.close()
+
+        target = (
+            f"http://127.0.0.1:{ports['devops_http']}"
+            "/apis/internel.amamba.io/devops/pipeline/v1alpha1/webhooks/jenkins"
+        )
+        outbox = Path(tempfile.mkdtemp(prefix="workbench-bench-outbox-"))
+        proxy, proxy_port = await start_proxy(target, internal, 0, 100, 32, outbox)
+        connector = aiohttp.TCPConnector(limit=concurrency + 4)
+        async with aiohttp.ClientSession(connector=connector) as http:
+            print(
+                await throughput(
+                    http, proxy_port, ports["devops_http"], workspace_id, builds, concurrency
+                )
+            )
+            first = 1 + builds // PIPELINES + 1
+            print(
+                await lag(
+                    http, proxy_port, ports["rest"], mint("admin", secret), workspace_id,
+                    lag_builds, lag_rate, first,
+                )
+            )
+    finally:
+        if proxy is not None:
+            proxy.terminate()
+            await proxy.wait()
+        for child in children:
+            child.terminate()
+        for child in children:
+            await child.wait()
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        await admin.close()
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(prog="python -m bench.event_flow")
+    parser.add_argument("--builds", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--lag-builds", type=int, default=200)
+    parser.add_argument("--lag-rate", type=float, default=200.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.builds, args.concurrency, args.lag_builds, args.lag_rate))
