@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -53,9 +53,11 @@ class EventRecorder:
                 return None
             applier = self.appliers.get(event.kind, not_handled)
             outcome = await applier(session, event, instance)
-            row = await session.get(JenkinsEvent, event.id)
-            assert row is not None
-            row.outcome = outcome[:255]
+            await session.execute(
+                update(JenkinsEvent)
+                .where(JenkinsEvent.id == event.id)
+                .values(outcome=outcome[:255])
+            )
         return outcome
 
     async def reject(self, instance: str, reason: str, body: bytes) -> None:
