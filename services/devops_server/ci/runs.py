@@ -62,8 +62,9 @@ class RunStore:
         *,
         trigger_type: str,
         started_by: str,
-    ) -> tuple[Pipeline, Run]:
-        """A new run in state QUEUE with the pipeline's next number, in one transaction.
+    ) -> tuple[Pipeline, Any]:
+        """A new run in state QUEUE with the pipeline's next number, in one transaction; the
+        run comes back as a row of the `runs` columns (a plain insert costs less than a flush).
 
         `parameters` turns the pipeline (its definition) into the run's stored parameters; it
         may refuse them (raise), which leaves everything as it was.
@@ -84,19 +85,24 @@ class RunStore:
                 raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
             if pipeline.disabled:
                 raise FailedPrecondition(f"pipeline {name!r} is disabled; enable it first")
-            run = Run(
-                pipeline_id=pipeline.id,
-                workspace_id=workspace_id,
-                seq=pipeline.last_run_seq,
-                jenkins="",
-                state=states.QUEUE,
-                trigger_type=trigger_type,
-                started_by=started_by,
-                parameters=parameters(pipeline),
-                description="",
-                duration_ms=0,
-            )
-            session.add(run)
+            run = (
+                await session.execute(
+                    insert(Run)
+                    .values(
+                        pipeline_id=pipeline.id,
+                        workspace_id=workspace_id,
+                        seq=pipeline.last_run_seq,
+                        jenkins="",
+                        state=states.QUEUE,
+                        trigger_type=trigger_type,
+                        started_by=started_by,
+                        parameters=parameters(pipeline),
+                        description="",
+                        duration_ms=0,
+                    )
+                    .returning(*Run.__table__.columns)
+                )
+            ).one()
         return pipeline, run
 
     async def get(self, workspace_id: int, name: str, seq: int) -> tuple[Pipeline, Run]:
