@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import grpc
 import pytest
+from amamba.pipeline.v1alpha1 import pipelines_pb2 as api
+from amamba.pipeline.v1alpha1 import pipelines_pb2_grpc
 
 from libs.jenkins import JenkinsClient
 from tests.pipelines.conftest import CI, SCRIPT, SYNC, conforms
@@ -281,3 +284,19 @@ async def test_adding_an_existing_parameter_is_409(ci: CI) -> None:
 
     assert answer.status_code == 409
     assert "operations[0].parameter.name" in answer.json()["message"]
+
+
+async def test_grpc_answer_carries_the_sync_state_as_metadata(ci: CI) -> None:
+    await ci.create("over-grpc")
+    metadata = (("authorization", f"Bearer {ci.stack.token('alice')}"),)
+
+    async with grpc.aio.insecure_channel(ci.stack.grpc_target) as channel:
+        call = pipelines_pb2_grpc.PipelinesStub(channel).GetPipeline(
+            api.GetPipelineRequest(workspace_id=str(ci.workspace_id), name="over-grpc"),
+            metadata=metadata,
+        )
+        answer = await call
+        initial = await call.initial_metadata()
+
+    assert answer.name == "over-grpc"
+    assert ("x-workbench-sync", "synced") in list(initial)
