@@ -201,11 +201,26 @@ class Dispatcher:
                 if await self._folded(session, run, settings.jenkins, started):
                     held.add(run.pipeline_id)
                     continue
-                await session.execute(
+                kept = await session.scalar(
                     update(Run)
-                    .where(Run.id == run.id)
+                    .where(Run.id == run.id, Run.state == states.QUEUE)
                     .values(queue_id=started, jenkins=settings.jenkins, updated_at=func.now())
+                    .returning(Run.id)
                 )
+                if kept is None:  # cancelled while Jenkins was being asked: take it back
+                    await self._withdraw(client, job_path(run.workspace_id, name), started)
+
+    async def _withdraw(self, client: JenkinsClient, path: Path, queue_id: int) -> None:
+        """Take back a build whose run was cancelled while Jenkins was asked to start it."""
+        try:
+            await client.cancel_queue_item(queue_id)
+            item = await client.queue_item(queue_id)
+            if item.build_number is not None:
+                await client.stop_build(path, item.build_number)
+        except JenkinsError as error:
+            logger.warning(
+                "could not withdraw queue item %s of a cancelled run: %s", queue_id, error
+            )
 
     async def _folded(self, session: Any, run: Run, instance: str, queue_id: int) -> bool:
         """Whether Jenkins folded the request into a queue item another run already has.
