@@ -24,8 +24,10 @@ Decisions:
   dispatches, and, at most once per `interval`, refreshes at most `batch` unfinished runs
   that Jenkins has, least recently updated first, eight Jenkins calls at a time: queue item
   -> build number -> build info, then pending input for a building run (PAUSED). Finished
-  runs are never polled. The Jenkins event receiver, when it lands, makes most of these polls
-  find nothing to change.
+  runs are never polled. Jenkins events (`events.runs`) move runs through the same state
+  machine, so most of these polls find nothing to change; they repair what events missed.
+- A run cancelled while Jenkins is being asked to start it stays cancelled: the dispatcher
+  records a queue item only on a run still in QUEUE, and withdraws the build otherwise.
 - A queue item Jenkins has forgotten (it keeps left items about five minutes) before
   Workbench learnt its build number makes the run UNKNOWN.
 """
