@@ -123,3 +123,17 @@ async def test_a_new_pipeline_of_a_deleted_name_keeps_its_job(ci: CI) -> None:
 
     assert await _until_synced(ci, "reborn") == "synced"
     assert ci.job("reborn").description == "second life"
+
+
+async def test_slow_jenkins_does_not_hold_the_answer_of_a_save(ci: CI) -> None:
+    ci.stack.devops.pipeline_pusher.request_timeout = 0.5
+    ci.jenkins.slow(2)
+
+    created = await ci.create("patient")
+    ci.jenkins.heal()
+
+    assert created.status_code == 200, created.text
+    assert created.headers[SYNC] == "pending"
+    assert "did not answer within 0.5 s" in created.headers[SYNC_ERROR]
+    assert await _until_synced(ci, "patient") == "synced"
+    assert ci.job("patient") is not None

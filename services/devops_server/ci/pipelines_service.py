@@ -104,7 +104,7 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
 
     async def _pushed(self, row: Pipeline) -> pb.PipelineRecord:
         """Try the push the write just made pending; the answer tells whether it went."""
-        if await self._pusher.push(row.id):
+        if await self._pusher.push_in_request(row.id):
             self._loop.kick()
         fresh = await self._store.get_by_id(row.id)
         return record(fresh if fresh is not None else row)
@@ -227,7 +227,7 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
     async def SyncPipeline(self, request: pb.PipelineKey, context: Any) -> Any:
         name = pipeline_name("name", request.name)
         row = await self._store.get(request.workspace_id, name)
-        if await self._pusher.push(row.id, force=True):
+        if await self._pusher.push_in_request(row.id, force=True):
             self._loop.kick()
         fresh = await self._store.get_by_id(row.id)
         return record(fresh if fresh is not None else row)

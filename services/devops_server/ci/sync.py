@@ -30,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 
 from libs.common.errors import WorkbenchError
 from services.devops_server.ci.config_xml import config_xml
@@ -46,11 +47,20 @@ logger = logging.getLogger(__name__)
 class JobPusher:
     """Makes a pipeline's Jenkins job match its stored definition."""
 
-    def __init__(self, store: PipelineStore, pool: JenkinsPool, box: SecretBox) -> None:
+    def __init__(
+        self,
+        store: PipelineStore,
+        pool: JenkinsPool,
+        box: SecretBox,
+        *,
+        request_timeout: float = 5.0,
+    ) -> None:
         self._store = store
         self._pool = pool
         self._box = box
-        self._locks: dict[int, asyncio.Lock] = {}
+        # One lock per pipeline while anyone holds or awaits it.
+        self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.request_timeout = request_timeout
 
     def job_xml(self, row: Pipeline) -> str:
         definition = from_spec(row.spec)
@@ -61,13 +71,27 @@ class JobPusher:
 
     async def push(self, pipeline_id: int, *, force: bool = False) -> str:
         """Push one pipeline if it is pending (or always, with `force`); "" or the reason."""
-        lock = self._locks.setdefault(pipeline_id, asyncio.Lock())
+        lock = self._locks.get(pipeline_id)
+        if lock is None:
+            lock = self._locks[pipeline_id] = asyncio.Lock()
+        async with lock:
+            return await self._push(pipeline_id, force=force)
+
+    async def push_in_request(self, pipeline_id: int, *, force: bool = False) -> str:
+        """`push`, bounded by `request_timeout`: a slow Jenkins must not hold a save's answer.
+
+        The write has committed already; a push cut short leaves the pipeline pending with
+        the reason, and the loop finishes the job (a push is idempotent).
+        """
         try:
-            async with lock:
-                return await self._push(pipeline_id, force=force)
-        finally:
-            if not lock.locked() and self._locks.get(pipeline_id) is lock:
-                del self._locks[pipeline_id]
+            return await asyncio.wait_for(self.push(pipeline_id, force=force), self.request_timeout)
+        except TimeoutError:
+            reason = (
+                f"not pushed yet: Jenkins did not answer within {self.request_timeout:g} s; "
+                "retrying in the background"
+            )
+            await self._store.mark_failed(pipeline_id, reason)
+            return reason
 
     async def _push(self, pipeline_id: int, *, force: bool) -> str:
         row = await self._store.get_by_id(pipeline_id)
@@ -193,6 +217,8 @@ class SyncLoop:
         delay = self.base_delay
 
         while True:
+            # Cleared before the pass: a kick during it means another pass right after.
+            self._wake.clear()
             try:
                 clean = await self.pass_once()
             except Exception:
@@ -201,7 +227,6 @@ class SyncLoop:
 
             if clean:
                 delay = self.base_delay
-                self._wake.clear()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), self.idle)
             else:
