@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
+from workbench_sdk.devops.v1 import pipelines_pb2 as sdk
+
 from tests.pipelines.conftest import CI, SCRIPT, SYNC, SYNC_ERROR, new_workspace
 
 
@@ -137,3 +139,35 @@ async def test_slow_jenkins_does_not_hold_the_answer_of_a_save(ci: CI) -> None:
     assert "did not answer within 0.5 s" in created.headers[SYNC_ERROR]
     assert await _until_synced(ci, "patient") == "synced"
     assert ci.job("patient") is not None
+
+
+async def test_a_workspace_moved_to_another_jenkins_gets_its_jobs_there(ci: CI) -> None:
+    from sandbox.jenkins import JenkinsStandIn
+
+    await ci.create("moving")
+    await ci.put_jenkinsfile("moving")
+    other = JenkinsStandIn(time_scale=100.0)
+    await other.start()
+    try:
+        config = {"address": other.url, "username": other.admin_user, "password": other.api_token}
+        await ci.http.post(
+            "/apis/pipeline.amamba.io/v1alpha1/management/jenkins",
+            json={"name": "jenkins-b", "config": config},
+            headers=ci.auth("admin"),
+        )
+        await ci.http.put(
+            f"/apis/pipeline.amamba.io/v1alpha1/management/workspaces/{ci.workspace_id}/jenkins",
+            json={"name": "jenkins-b"},
+            headers=ci.auth("admin"),
+        )
+
+        devops = ci.stack.api.devops
+        result = await devops.call(
+            devops.pipelines.ResyncWorkspace, sdk.WorkspaceKey(workspace_id=ci.workspace_id)
+        )
+
+        assert result.pending == 1
+        assert await _until_synced(ci, "moving") == "synced"
+        assert other.item(f"{ci.workspace_id}/moving").config.script == SCRIPT
+    finally:
+        await other.stop()

@@ -297,6 +297,16 @@ class PipelineStore:
             await session.flush()
         return removal
 
+    async def mark_workspace_pending(self, workspace_id: int) -> int:
+        """Make every pipeline of a workspace pending again; how many there are."""
+        async with self._sessions.begin() as session:
+            result = await session.execute(
+                update(Pipeline)
+                .where(Pipeline.workspace_id == workspace_id)
+                .values(generation=Pipeline.generation + 1)
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     async def removals(self, limit: int = 100) -> list[PipelineRemoval]:
         async with self._sessions() as session:
             rows = await session.scalars(

@@ -249,6 +249,12 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
 
         return await self._pushed(await self._store.change(workspace_id, name, apply))
 
+    async def ResyncWorkspace(self, request: pb.WorkspaceKey, context: Any) -> Any:
+        workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        pending = await self._store.mark_workspace_pending(workspace_id)
+        self._loop.kick()
+        return pb.ResyncResult(pending=pending)
+
     async def PatchParameters(
         self, request: api.PatchPipelineParametersRequest, context: Any
     ) -> Any:

@@ -2,7 +2,7 @@
 
 The database is the source of truth and Jenkins is where runs happen, so a save never waits
 on Jenkins to succeed: the write commits (bumping `generation`), then one push is attempted
-in the request. A failed push records its reason in `sync_error` and leaves the pipeline
+in the request, bounded by `request_timeout` so a slow Jenkins cannot hold the answer. A failed push records its reason in `sync_error` and leaves the pipeline
 pending (`generation > synced_generation`); the answer still carries the saved definition
 and says it is not in Jenkins yet.
 
@@ -12,6 +12,9 @@ sleeps: the idle interval when everything went through, an exponentially growing
 (`base_delay` doubling up to `max_delay`) while pushes fail, so a Jenkins that is down is
 not hammered and one that comes back is caught up within `max_delay`. A failed push in a
 request wakes the loop early (`kick`).
+
+`ResyncWorkspace` (the SDK) makes a whole workspace pending again, for when it moves to
+another instance: the loop then pushes every job to the instance the workspace uses now.
 
 A push is idempotent: ensure the workspace's folder, move the job if the pipeline was
 renamed since the last push (`jenkins_name`), create or update the job from the generated
