@@ -2,9 +2,10 @@
 
 The database is the source of truth and Jenkins is where runs happen, so a save never waits
 on Jenkins to succeed: the write commits (bumping `generation`), then one push is attempted
-in the request, bounded by `request_timeout` so a slow Jenkins cannot hold the answer. A failed push records its reason in `sync_error` and leaves the pipeline
-pending (`generation > synced_generation`); the answer still carries the saved definition
-and says it is not in Jenkins yet.
+in the request, bounded by `request_timeout` so a slow Jenkins cannot hold the answer. A
+failed push records its reason in `sync_error` and leaves the pipeline pending
+(`generation > synced_generation`); the answer still carries the saved definition and says
+it is not in Jenkins yet.
 
 `SyncLoop` runs in every devops-server process (started in `DevopsServer.start`, stopped in
 `stop`). It walks the pending pipelines (a partial index finds them), pushes each, and
@@ -13,19 +14,19 @@ sleeps: the idle interval when everything went through, an exponentially growing
 not hammered and one that comes back is caught up within `max_delay`. A failed push in a
 request wakes the loop early (`kick`).
 
-`ResyncWorkspace` (the SDK) makes a whole workspace pending again, for when it moves to
-another instance: the loop then pushes every job to the instance the workspace uses now.
-
 A push is idempotent: ensure the workspace's folder, move the job if the pipeline was
 renamed since the last push (`jenkins_name`), create or update the job from the generated
 config.xml, then enable or disable it. Marking it done only records the generation that
 was read before the push, so a change saved meanwhile stays pending.
 
+Deleting a pipeline records the removal of its job in the same transaction; the job is
+deleted at once if Jenkins answers, else by the loop later (see `removals`).
+`ResyncWorkspace` (the SDK) makes a whole workspace pending again, for when it moves to
+another instance: the loop then pushes every job to the instance the workspace uses now.
+
 TODO: pushes of one pipeline are serialised within a process only; two devops-server
 replicas pushing different generations of one pipeline at once could leave the older one in
 Jenkins while the newer is recorded as synced. An advisory lock per pipeline would close it.
-Deleting a pipeline records the removal of its job in the same transaction; the job is
-deleted at once if Jenkins answers, else by the loop later (see `removals`).
 """
 
 from __future__ import annotations
