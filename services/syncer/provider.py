@@ -169,9 +169,12 @@ class Provider(ABC):
         try:
             updated = await self._patch(name, patch)
         except ApiException as error:
+            # The cache was behind: changed (409) or gone (404) since it saw the object. The
+            # retry then compares against the newest state, or creates the object again.
             if error.status == 409:
-                # Changed since the cache saw it: compare against the newest state next time.
                 self.cache.remember(await self._read(name))
+            elif error.status == 404:
+                self.cache.forget(name, self.namespace)
             raise
 
         self._wrote("updated", name, workspace_id, sorted(patch))

@@ -56,6 +56,18 @@ async def test_conflict_on_an_update_is_retried_until_converged(
     await eventually(lambda: destinations(control_plane, workspace) == {(member.url, "dev")})
 
 
+async def test_object_missing_on_update_is_retried_until_converged(
+    sdk: DevopsClient, control_plane: KubeStandIn, member: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+    await eventually(lambda: destinations(control_plane, workspace) == set())
+    control_plane.fail_next_write(404, resource=APPPROJECTS)
+
+    await bind(sdk, workspace, "dev")
+
+    await eventually(lambda: destinations(control_plane, workspace) == {(member.url, "dev")})
+
+
 async def test_drift_is_repaired_after_the_watches_were_dropped(
     sdk: DevopsClient, control_plane: KubeStandIn, member: KubeStandIn, syncer: Syncer
 ) -> None:
