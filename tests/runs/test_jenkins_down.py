@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.runs.conftest import CI, declarative
+from tests.runs.test_life_cycle import input_step
 
 
 async def test_run_asked_for_while_jenkins_is_down_waits_in_queue(ci: CI) -> None:
@@ -77,3 +78,29 @@ async def test_cancel_of_a_run_waiting_in_workbench_needs_no_jenkins(ci: CI) -> 
 
     assert answer.status_code == 200, answer.text
     assert answer.json()["state"] == "CANCELED"
+
+
+async def test_input_answer_while_jenkins_is_down_is_unavailable(ci: CI) -> None:
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Go?'")))
+    run_id = await ci.started("gate")
+    await ci.wait("gate", run_id, ("PAUSED",))
+    node, step = await input_step(ci, "gate", run_id)
+
+    await ci.jenkins.down()
+    answer = await ci.post("gate", f"/runs/{run_id}/nodes/{node}/steps/{step}:process")
+    await ci.jenkins.up()
+
+    assert answer.status_code == 503
+    assert "Jenkins is not reachable" in answer.json()["message"]
+
+
+async def test_run_waiting_in_workbench_has_an_empty_log(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    await ci.jenkins.down()
+    run_id = await ci.started("build")
+
+    answer = await ci.get("build", f"/runs/{run_id}/log")
+    await ci.jenkins.up()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {"log": "", "size": 0, "delivered": 0}
