@@ -9,11 +9,12 @@ Decisions:
   (predecessors)`, so a late report or two replicas racing change nothing twice. The same
   transaction keeps the pipeline's summary current: `last_run_state` when the run is the
   pipeline's newest, `total_successes` and `weather` when it ends. `total_runs` counts every
-  run asked for, at the time it is asked for.
+  run asked for and `last_run_at` is when the newest was asked for, both set with its number.
 - A run "waits in Workbench's queue" while it is QUEUE with no `queue_id`; once handed to
   Jenkins it has one. The run cap counts the unfinished runs that Jenkins has.
 - Details only Jenkins has are kept in `run_details` once the run has finished, keyed by kind
-  and key (a node id, a step id); an unfinished run's details are always asked of Jenkins.
+  (`log`, `nodes`, `steps`, `steplog`, `artifacts`, `junit`) and key (a node id, a step id),
+  as the API's JSON; an unfinished run's details are always asked of Jenkins.
 """
 
 from __future__ import annotations
