@@ -13,8 +13,9 @@ Decisions:
 - A run "waits in Workbench's queue" while it is QUEUE with no `queue_id`; once handed to
   Jenkins it has one. The run cap counts the unfinished runs that Jenkins has.
 - Details only Jenkins has are kept in `run_details` once the run has finished, keyed by kind
-  (`log`, `nodes`, `steps`, `steplog`, `artifacts`, `junit`) and key (a node id, a step id),
-  as the API's JSON; an unfinished run's details are always asked of Jenkins.
+  (`log`, `nodes`, `steps`, `steplog`, `artifacts`, `junit`) and key (a node id, a step id):
+  nodes, steps and artifacts as the API's JSON, logs as their text, the JUnit report as its
+  cases; an unfinished run's details are always asked of Jenkins.
 """
 
 from __future__ import annotations
