@@ -104,3 +104,19 @@ async def test_run_waiting_in_workbench_has_an_empty_log(ci: CI) -> None:
 
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"log": "", "size": 0, "delivered": 0}
+
+
+async def test_run_is_served_as_stored_when_jenkins_hangs(ci: CI) -> None:
+    await ci.pipeline("slow", declarative(("Build", "sh 'sleep 600'")))
+    run_id = await ci.started("slow")
+    await ci.wait("slow", run_id, ("RUNNING",))
+
+    ci.jenkins.slow(6)
+    started = asyncio.get_running_loop().time()
+    answer = await ci.get("slow", f"/runs/{run_id}")
+    took = asyncio.get_running_loop().time() - started
+    ci.jenkins.heal()
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["state"] == "RUNNING"
+    assert took < 4

@@ -40,6 +40,9 @@ from services.devops_server.store.tables import Pipeline, Run
 
 logger = logging.getLogger(__name__)
 
+# How long a read waits for Jenkins to refresh an unfinished run before serving it as stored.
+READ_REFRESH_BUDGET = 2.0
+
 # A finished log longer than this (characters) is not kept in the database but read from
 # Jenkins whenever asked for: PostgreSQL is not a log store, and such logs are rare.
 MAX_KEPT_LOG = 8 * 1024 * 1024
@@ -262,7 +265,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
 
     async def _refresh_by_id(self, run_id: int, name: str) -> Run | None:
         run = await self._store.by_id(run_id)
-        return None if run is None else await self._dispatcher.refresh(run, name)
+        return None if run is None else await self._fresh(run, name)
 
     async def _run(self, workspace_id: str, name: str, seq: int) -> tuple[Pipeline, Run]:
         """The run, refreshed from Jenkins if it has not finished."""
@@ -270,7 +273,16 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         if seq <= 0:
             raise InvalidArgument(f"runId: must be a positive integer, got {seq}")
         pipeline, run = await self._store.get(number, name, seq)
-        return pipeline, await self._dispatcher.refresh(run, pipeline.name)
+        return pipeline, await self._fresh(run, pipeline.name)
+
+    async def _fresh(self, run: Run, name: str) -> Run:
+        """The run refreshed from Jenkins, or as stored if Jenkins takes longer than
+        `READ_REFRESH_BUDGET` (a hung Jenkins must not hang reads of Workbench's own data)."""
+        try:
+            return await asyncio.wait_for(self._dispatcher.refresh(run, name), READ_REFRESH_BUDGET)
+        except TimeoutError:
+            logger.info("run %s of %s served as stored: Jenkins is slow", run.seq, name)
+            return run
 
     async def GetRun(self, request: api.GetPipelineRunRequest, context: Any) -> Any:
         pipeline, run = await self._run(request.workspace_id, request.name, request.run_id)
@@ -307,7 +319,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
                 f"Jenkins is not reachable, so run {run.seq} was not cancelled; "
                 "try again once Jenkins is back",
             ) from None
-        return run_message(pipeline.name, await self._dispatcher.refresh(run, pipeline.name))
+        return run_message(pipeline.name, await self._fresh(run, pipeline.name))
 
     async def _stop_in_jenkins(self, run: Run, name: str) -> None:
         client = await self._dispatcher.pool.client(run.jenkins)
@@ -359,7 +371,7 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             raise dependency_down(
                 context, "Jenkins is not reachable; the input was not answered"
             ) from None
-        await self._dispatcher.refresh(run, pipeline.name)
+        await self._fresh(run, pipeline.name)
         return api.SubmitInputResponse(response="proceeded" if request.proceed else "aborted")
 
     # What only Jenkins knows.
