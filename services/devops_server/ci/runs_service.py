@@ -1,7 +1,8 @@
 """The Runs service of devops-server's internal SDK.
 
 Runs are read from PostgreSQL. An unfinished run that Jenkins has is refreshed from Jenkins
-when it is read (events may be late or missing). Details only Jenkins has (console log,
+when it is read (events may be late or missing), within `READ_REFRESH_BUDGET`: past it, the
+run is answered as stored. Details only Jenkins has (console log,
 Blue Ocean nodes and steps, step logs, artifacts, the JUnit report) are fetched when first
 asked for; once the run has finished they are kept in `run_details`, so a finished run never
 costs a Jenkins call again (except a log longer than `MAX_KEPT_LOG`, never kept).
