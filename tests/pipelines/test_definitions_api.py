@@ -300,3 +300,16 @@ async def test_grpc_answer_carries_the_sync_state_as_metadata(ci: CI) -> None:
 
     assert answer.name == "over-grpc"
     assert ("x-workbench-sync", "synced") in list(initial)
+
+
+async def test_update_without_a_type_keeps_the_type(ci: CI) -> None:
+    scm = {"gitRepository": {"url": "https://git.example.com/app.git"}, "branch": "main"}
+    await ci.create("typed", type="PIPELINE_TYPE_SCM", pipelineScm=scm)
+
+    answer = await ci.http.put(
+        ci.path("/typed"), json={"description": "d", "pipelineScm": scm}, headers=ci.auth()
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["type"] == "PIPELINE_TYPE_SCM"
+    assert ci.job("typed").config.scm is not None

@@ -32,6 +32,7 @@ from services.devops_server.ci.definition import (
     to_spec,
 )
 from services.devops_server.ci.pipelines import (
+    TYPE_PREFIX,
     WEATHER_PREFIX,
     ListQuery,
     PipelineStore,
@@ -132,6 +133,10 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
         workspace_id = names.workspace_id("workspaceId", request.workspace_id)
         name = pipeline_name("name", request.name)
         definition = definition_from(request)
+        if request.type == api.PIPELINE_TYPE_UNSPECIFIED:
+            # An update that does not say the type keeps it (an SCM pipeline stays one).
+            stored = await self._store.get(workspace_id, name)
+            definition.type = api.PipelineType.Value(TYPE_PREFIX + stored.type)
         check_definition(definition)
 
         def apply(row: Pipeline) -> None:
