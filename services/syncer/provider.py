@@ -202,6 +202,7 @@ class Provider(ABC):
             name,
             workspace_id,
             f" ({', '.join(fields)})" if fields else "",
+            extra={"provider": self.provider, "workspace": workspace_id, "object": name},
         )
 
     def _observed(self, obj: Obj) -> None:
