@@ -100,7 +100,13 @@ class DevopsServer:
             self.pipelines, self.pipeline_pusher, self.pipeline_sync, box
         )
         self.runs = RunStore(self.sessions)
-        self.dispatcher = Dispatcher(self.runs, self.instances, self.jenkins, box)
+        self.dispatcher = Dispatcher(
+            self.runs,
+            self.instances,
+            self.jenkins,
+            box,
+            dsn=settings.database_url.replace("+asyncpg", ""),
+        )
         self._runs_service = RunsService(self.runs, self.dispatcher, box)
         self._feed = ChangeFeed(self.store, settings.database_url.replace("+asyncpg", ""))
         self._grpc = create_server(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import asyncpg
+
 from tests.runs.conftest import CI, declarative
 from tests.runs.test_life_cycle import input_step
 
@@ -87,3 +89,24 @@ async def test_identical_runs_of_a_serial_pipeline_each_get_their_own_build(ci: 
         assert (await ci.wait("gate", run_id))["state"] == "SUCCESS"
 
     assert sorted(ci.jenkins.item(f"{ci.workspace_id}/gate").runs) == [1, 2, 3]
+
+
+async def test_run_ended_elsewhere_starts_the_waiting_run_at_once(ci: CI) -> None:
+    await cap(ci, 1)
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Go?'")))
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    first = await ci.started("gate")
+    await ci.wait("gate", first, ("PAUSED",))
+    second = await ci.started("build")
+    ci.stack.devops.dispatcher.interval = 60.0
+    await asyncio.sleep(0.3)
+    assert ci.stack.settings.database_url
+
+    connection = await asyncpg.connect(ci.stack.settings.database_url)
+    await connection.execute(
+        "UPDATE runs SET state = 'CANCELED' WHERE workspace_id = $1 AND state = 'PAUSED'",
+        ci.workspace_id,
+    )
+    await connection.close()
+
+    assert (await ci.wait("build", second, within=3))["state"] == "SUCCESS"

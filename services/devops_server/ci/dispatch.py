@@ -20,7 +20,8 @@ Decisions:
   request folded all the same (an identical run waits behind a build of a job that forbids
   concurrent builds) is noticed by its queue item id, already another run's: the run stays
   in Workbench's queue and is tried again on a later pass.
-- A pass runs whenever woken (a run asked for, a run ended) and every `interval` seconds; it
+- A pass runs whenever woken (a run asked for here; a run ended anywhere, which the database
+  announces on `runs_ended` to every replica's dispatcher) and every `interval` seconds; it
   dispatches, and, at most once per `interval`, refreshes at most `batch` unfinished runs
   that Jenkins has, least recently updated first, eight Jenkins calls at a time: queue item
   -> build number -> build info, then pending input for a building run (PAUSED). Finished
@@ -40,6 +41,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import asyncpg
 from sqlalchemy import func, select, update
 
 from libs.common.errors import FailedPrecondition, NotFound
@@ -53,6 +55,9 @@ from services.devops_server.store.tables import Pipeline, Run
 logger = logging.getLogger(__name__)
 
 Path = tuple[str, str]
+
+# Notified with the workspace id when a run reaches a final state (migration 0005).
+ENDED_CHANNEL = "runs_ended"
 
 # Jenkins calls a refresh pass makes at once.
 REFRESH_CONCURRENCY = 8
@@ -80,6 +85,7 @@ class Dispatcher:
         interval: float = 2.0,
         give_up_after: float = 600.0,
         batch: int = 200,
+        dsn: str | None = None,
     ) -> None:
         self.store = store
         self.instances = instances
@@ -90,19 +96,49 @@ class Dispatcher:
         self.batch = batch
         self._wake = asyncio.Event()
         self._refreshed = 0.0
+        self._dsn = dsn
         self._task: asyncio.Task[None] | None = None
+        self._listener: asyncio.Task[None] | None = None
 
     # Life cycle.
 
     async def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._loop(), name="run-dispatcher")
+        loop = asyncio.get_running_loop()
+        self._task = loop.create_task(self._loop(), name="run-dispatcher")
+        if self._dsn:
+            self._listener = loop.create_task(self._listen(self._dsn), name="runs-ended-listen")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        for task in (self._listener, self._task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._listener = None
+
+    async def _listen(self, dsn: str) -> None:
+        """Wake on `runs_ended` (migration 0005): a run ended somewhere, a place may be free."""
+        while True:
+            try:
+                await self._listen_once(dsn)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.warning("runs LISTEN connection lost; reconnecting", exc_info=True)
+            await asyncio.sleep(1)
+
+    async def _listen_once(self, dsn: str) -> None:
+        connection = await asyncpg.connect(dsn)
+        try:
+            closed = asyncio.Event()
+            connection.add_termination_listener(lambda *_: closed.set())
+            await connection.add_listener(ENDED_CHANNEL, lambda *_: self.kick())
+            self.kick()  # whatever ended while not listening
+            while not connection.is_closed():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(closed.wait(), 5)
+        finally:
+            await connection.close()
 
     def kick(self) -> None:
         """Run a pass now: a run was asked for, or one ended and freed a slot."""
