@@ -7,7 +7,8 @@ object per workspace in the control-plane cluster. Its reconcile of workspace `7
    actual object from its `ObjectCache`, which a `ListWatch` over the objects labelled
    `workbench.io/workspace` keeps current.
 2. Workspace gone: deletes the object, but only if Workbench labelled it as its own for this
-   workspace (both labels below); anything else with that name is left alone.
+   workspace (both labels below); anything else with that name is left alone. An object
+   already being deleted (a namespace emptying itself) is not deleted again.
 3. Object missing: creates it. If the create meets `AlreadyExists` (an object with the name
    but without our label, so invisible to the watch, or a cache behind its watch), reads it
    and goes on as for an existing object.
@@ -69,6 +70,11 @@ def labelled_workspace(obj: Obj) -> int | None:
     return int(value) if value.isdigit() else None
 
 
+def _deleting(obj: Obj) -> bool:
+    """Whether a delete has been accepted and the object only waits for its finalizers."""
+    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+
+
 class Provider(ABC):
     """One object per workspace, reconciled by a key that is the workspace id."""
 
@@ -122,7 +128,7 @@ class Provider(ABC):
         actual = self.cache.get(name, self.namespace)
 
         if state is None:
-            if actual is not None and self._ours(actual, workspace_id):
+            if actual is not None and self._ours(actual, workspace_id) and not _deleting(actual):
                 await self._remove(name, workspace_id)
             return
 
@@ -156,7 +162,7 @@ class Provider(ABC):
 
     async def _converge(self, actual: Obj, desired: Obj, workspace_id: int) -> None:
         name = desired["metadata"]["name"]
-        if (actual.get("metadata") or {}).get("deletionTimestamp"):
+        if _deleting(actual):
             # A namespace being torn down cannot be patched back to life; try again once
             # it has gone (its DELETED event queues the key as well).
             raise RuntimeError(f"{name} is being deleted; it is created again once gone")

@@ -3,6 +3,8 @@ and follows every change through the change stream."""
 
 from __future__ import annotations
 
+import asyncio
+
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.devops_client import DevopsClient
@@ -155,3 +157,25 @@ async def test_existing_unlabelled_namespace_is_adopted(
     await make_syncer()
 
     assert labelled(oam_namespace(control_plane, workspace), workspace)
+
+
+async def test_namespace_waiting_for_its_finalizers_is_deleted_once(
+    sdk: DevopsClient, control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    workspace = await new_workspace(sdk)
+    await make_syncer(resync_seconds=0.2)
+    name = f"workspace-{workspace}-oam"
+    stored = oam_namespace(control_plane, workspace)
+    assert stored is not None
+    stored["metadata"]["finalizers"] = ["example.com/hold"]
+    control_plane.seed(stored)
+    await asyncio.sleep(0.2)
+    control_plane.reset_writes()
+
+    await sdk.call(sdk.tenancy.DeleteWorkspace, pb.WorkspaceRef(id=workspace))
+    await eventually(lambda: appproject(control_plane, workspace) is None)
+    await asyncio.sleep(0.8)  # several resyncs
+
+    terminating = oam_namespace(control_plane, workspace)
+    assert terminating is not None and terminating["metadata"].get("deletionTimestamp")
+    assert control_plane.writes["namespaces"] == 1, name
