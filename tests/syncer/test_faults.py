@@ -95,6 +95,21 @@ async def test_drift_is_repaired_after_the_watch_history_expired(
     await eventually(lambda: labelled(oam_namespace(control_plane, workspace), workspace))
 
 
+async def test_drift_is_repaired_after_a_watch_resumed_from_an_expired_version(
+    sdk: DevopsClient, control_plane: KubeStandIn, member: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+    await eventually(lambda: appproject(control_plane, workspace) is not None)
+
+    control_plane.expire_history()
+    control_plane.drop_watches()  # the watches come back with a version now too old: 410
+    control_plane.delete_object(
+        "argoproj.io/v1alpha1", "AppProject", f"workspace-{workspace}", ARGOCD
+    )
+
+    await eventually(lambda: appproject(control_plane, workspace) is not None)
+
+
 async def test_change_stream_resumes_after_devops_server_restarts(
     sdk: DevopsClient, control_plane: KubeStandIn, devops: DevopsServer, syncer: Syncer
 ) -> None:
