@@ -115,6 +115,8 @@ def stack_settings(database_url: str, **overrides: object) -> Settings:
         "internal_token": uuid.uuid4().hex,
         "encryption_key": Fernet.generate_key().decode(),
         "state_dir": Path(tempfile.mkdtemp(prefix="workbench-state-")),
+        # Tests change roles and act at once; the cache has tests of its own.
+        "role_cache_seconds": 0.0,
     }
     values["devops_address"] = f"127.0.0.1:{values['devops_grpc_port']}"
     values.update(overrides)

@@ -76,7 +76,11 @@ async def post(http: aiohttp.ClientSession, proxy: int, body: bytes) -> None:
 
 
 async def throughput(
-    http: aiohttp.ClientSession, proxy: int, devops_http: int, workspace_id: int, builds: int,
+    http: aiohttp.ClientSession,
+    proxy: int,
+    devops_http: int,
+    workspace_id: int,
+    builds: int,
     concurrency: int,
 ) -> str:
     bodies = [
@@ -94,7 +98,10 @@ async def throughput(
     await asyncio.gather(*(one(events) for events in bodies))
     posted = time.perf_counter() - started
     total = builds * len(RUN_TYPES)
-    while await applied(http, devops_http) - before < total:
+    while True:
+        done = await applied(http, devops_http) - before
+        if done >= total:
+            break
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
     return (
@@ -105,29 +112,36 @@ async def throughput(
 
 
 async def lag(
-    http: aiohttp.ClientSession, proxy: int, api: int, token: str, workspace_id: int,
-    builds: int, rate: float, first_number: int,
+    http: aiohttp.ClientSession,
+    proxy: int,
+    api: int,
+    token: str,
+    workspace_id: int,
+    builds: int,
+    rate: float,
+    first_number: int,
 ) -> str:
     headers = {"Authorization": f"Bearer {token}"}
     lags = []
     gap = len(RUN_TYPES) / rate
     for n in range(builds):
         pipeline = f"p{n % PIPELINES}"
-        began = time.perf_counter()
-        for _, body in build_events(workspace_id, pipeline, first_number + n):
-            await post(http, proxy, body)
-        posted = time.perf_counter()
         url = (
             f"http://127.0.0.1:{api}/apis/pipeline.amamba.io/v1alpha1/workspaces/{workspace_id}"
             f"/pipelines/{pipeline}/runs"
         )
+        async with http.get(url, params={"pageSize": "1"}, headers=headers) as response:
+            newest = (await response.json())["items"]
+        expected = int(newest[0]["runId"]) + 1 if newest else 1
+        began = time.perf_counter()
+        for _, body in build_events(workspace_id, pipeline, first_number + n):
+            await post(http, proxy, body)
+        posted = time.perf_counter()
         while True:
             async with http.get(url, params={"pageSize": "1"}, headers=headers) as response:
                 items = (await response.json())["items"]
-            if items and items[0]["state"] == "SUCCESS" and int(items[0]["runId"]) >= 1:
-                seen = await _seq_done(http, url, headers, first_number + n, pipeline)
-                if seen:
-                    break
+            if items and int(items[0]["runId"]) == expected and (items[0]["state"] == "SUCCESS"):
+                break
             await asyncio.sleep(0.002)
         lags.append(time.perf_counter() - posted)
         await asyncio.sleep(max(0.0, gap - (time.perf_counter() - began)))
@@ -137,17 +151,6 @@ async def lag(
         f"lag at {rate:.0f} events/s: {builds} builds, last event posted -> run SUCCESS over "
         f"REST: p50 {statistics.median(lags) * 1e3:.1f} ms, p99 {p99 * 1e3:.1f} ms"
     )
-
-
-async def _seq_done(
-    http: aiohttp.ClientSession, url: str, headers: dict[str, str], number: int, pipeline: str
-) -> bool:
-    """Whether the run for build `number` of `pipeline` has finished (runs are imported in
-    build order per pipeline, so its run number is the build's rank)."""
-    del number, pipeline
-    async with http.get(url, params={"pageSize": "1"}, headers=headers) as response:
-        items = (await response.json())["items"]
-    return bool(items) and items[0]["state"] == "SUCCESS"
 
 
 async def main(builds: int, concurrency: int, lag_builds: int, lag_rate: float) -> None:
@@ -212,8 +215,14 @@ async def main(builds: int, concurrency: int, lag_builds: int, lag_rate: float) 
             first = 1 + builds // PIPELINES + 1
             print(
                 await lag(
-                    http, proxy_port, ports["rest"], mint("admin", secret), workspace_id,
-                    lag_builds, lag_rate, first,
+                    http,
+                    proxy_port,
+                    ports["rest"],
+                    mint("admin", secret),
+                    workspace_id,
+                    lag_builds,
+                    lag_rate,
+                    first,
                 )
             )
     finally:

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     jwt_audience: str | None = None
     oidc_jwks_url: str | None = None
     platform_admins: list[str] = ["admin"]
+    role_cache_seconds: float = 2.0
 
     internal_token: str | None = None
     encryption_key: str | None = None

@@ -85,7 +85,12 @@ class ApiServer:
         self.interceptors: list[grpc.aio.ServerInterceptor] = [
             ObservabilityInterceptor(),
             ErrorInterceptor(),
-            AuthInterceptor(verifier, self.devops, settings.platform_admins),
+            AuthInterceptor(
+                verifier,
+                self.devops,
+                settings.platform_admins,
+                role_cache_seconds=settings.role_cache_seconds,
+            ),
         ]
         self.registrations = [
             Registration(

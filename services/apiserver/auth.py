@@ -7,7 +7,9 @@ A workspace member's roles come from devops-server, asked once per call that nee
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,11 +27,59 @@ from services.apiserver.rbac import RULES, Rule, Scope, permissions_of
 DENIED = "you do not have permission to do this"
 
 
+class RoleCache:
+    """Users' workspace roles, asked of devops-server and remembered for `ttl` seconds.
+
+    Nearly every call needs the caller's roles, and asking devops-server costs as much as the
+    call's own work. A grant or revocation therefore takes effect within `ttl` seconds (2 by
+    default, `WORKBENCH_ROLE_CACHE_SECONDS`; 0 asks every time), the same bound Kubernetes'
+    own authorisation caches accept. Concurrent misses for one user share one request.
+    """
+
+    def __init__(self, client: DevopsClient, ttl: float, *, size: int = 10_000) -> None:
+        self._client = client
+        self._ttl = ttl
+        self._size = size
+        self._known: dict[str, tuple[float, dict[int, str]]] = {}
+        self._asking: dict[str, asyncio.Future[dict[int, str]]] = {}
+
+    async def roles(self, username: str) -> dict[int, str]:
+        now = time.monotonic()
+        known = self._known.get(username)
+        if known is not None and now - known[0] < self._ttl:
+            return known[1]
+        asking = self._asking.get(username)
+        if asking is not None:
+            return await asyncio.shield(asking)
+
+        future: asyncio.Future[dict[int, str]] = asyncio.get_running_loop().create_future()
+        self._asking[username] = future
+        try:
+            answer = await self._client.call(
+                self._client.tenancy.GetUserRoles,
+                tenancy_pb2.GetUserRolesRequest(username=username),
+            )
+            roles = dict(answer.workspaces)
+            future.set_result(roles)
+        except BaseException as error:
+            future.set_exception(error)
+            future.exception()  # marks it retrieved when nobody else waits
+            raise
+        finally:
+            del self._asking[username]
+
+        if self._ttl > 0:
+            if len(self._known) >= self._size:
+                self._known.clear()
+            self._known[username] = (now, roles)
+        return roles
+
+
 @dataclass
 class Caller:
     identity: Identity
     platform_admin: bool
-    _client: DevopsClient
+    _cache: RoleCache
     _roles: dict[int, str] | None = field(default=None)
 
     @property
@@ -39,11 +89,7 @@ class Caller:
     async def roles(self) -> dict[int, str]:
         """The caller's role in each workspace where it holds one."""
         if self._roles is None:
-            answer = await self._client.call(
-                self._client.tenancy.GetUserRoles,
-                tenancy_pb2.GetUserRolesRequest(username=self.username),
-            )
-            self._roles = dict(answer.workspaces)
+            self._roles = await self._cache.roles(self.username)
         return self._roles
 
     async def permissions_in(self, workspace_id: int) -> frozenset[str]:
@@ -62,10 +108,15 @@ def current() -> Caller:
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
     def __init__(
-        self, verifier: TokenVerifier, client: DevopsClient, platform_admins: list[str]
+        self,
+        verifier: TokenVerifier,
+        client: DevopsClient,
+        platform_admins: list[str],
+        *,
+        role_cache_seconds: float = 2.0,
     ) -> None:
         self._verifier = verifier
-        self._client = client
+        self._roles = RoleCache(client, role_cache_seconds)
         self._admins = frozenset(platform_admins)
 
     async def intercept_service(
@@ -80,7 +131,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
         async def check(request: Any, context: Any) -> None:
             identity = await self._verifier.verify(authorization)
             log.user.set(identity.username)
-            caller = Caller(identity, identity.username in self._admins, self._client)
+            caller = Caller(identity, identity.username in self._admins, self._roles)
             _caller.set(caller)
             await self._authorise(rule, caller, request)
 

@@ -109,3 +109,44 @@ async def test_each_role_is_allowed_exactly_what_the_table_grants(
             wrong.append((method, code.name))
 
     assert wrong == []
+
+
+async def test_roles_are_remembered_for_the_cache_time_then_asked_again(
+    database_url: str,
+) -> None:
+    import asyncio
+
+    import httpx
+
+    from services.apiserver.app import ApiServer
+    from services.devops_server.app import DevopsServer
+    from tests.conftest import stack_settings
+
+    settings = stack_settings(database_url, role_cache_seconds=0.5)
+    devops = DevopsServer(settings)
+    await devops.start()
+    api = ApiServer(settings)
+    await api.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+            stack = Stack(settings, devops, api, http)
+            made = await http.post(
+                "/apis/amamba.io/v1alpha1/management/workspaces",
+                json={"alias": "team-a"},
+                headers=stack.auth("admin"),
+            )
+            workspace = made.json()["workspaceId"]
+            member = f"/apis/amamba.io/v1alpha1/management/workspaces/{workspace}/members/bob"
+            bound = f"/apis/amamba.io/v1alpha1/workspaces/{workspace}/namespaces"
+            await http.put(member, json={"role": "workspace-viewer"}, headers=stack.auth("admin"))
+
+            before = await http.get(bound, headers=stack.auth("bob"))
+            await http.delete(member, headers=stack.auth("admin"))
+            cached = await http.get(bound, headers=stack.auth("bob"))
+            await asyncio.sleep(0.6)
+            after = await http.get(bound, headers=stack.auth("bob"))
+    finally:
+        await api.stop()
+        await devops.stop()
+
+    assert (before.status_code, cached.status_code, after.status_code) == (200, 200, 403)
