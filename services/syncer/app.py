@@ -41,6 +41,7 @@ from libs.common.config import Settings
 from libs.common.http_server import BackgroundHttp
 from libs.controller import LeaderElector
 from libs.devops_client import DevopsClient
+from libs.kube.transport import skip_environment_lookups
 from services.syncer.reconcilers import Reconcilers, SyncerOptions
 
 __all__ = ["LEASE_NAME", "LEASE_NAMESPACE", "Syncer", "SyncerOptions"]
@@ -138,6 +139,7 @@ class Syncer:
                 made: client.ApiClient = await kube_config.new_client_from_config(
                     config_file=str(kubeconfig), persist_config=False
                 )
+                skip_environment_lookups(made)
                 return made
             except (ConfigException, OSError, ValueError, TypeError, yaml.YAMLError) as error:
                 # The error's text may quote the file, which holds credentials: type only.
