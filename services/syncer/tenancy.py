@@ -226,7 +226,13 @@ class ChangeFollower:
 
         for change in batch:
             if change.kind in ("workspace", "binding"):
-                workspaces.add(int(change.key.split("/", 1)[0]))
+                workspace = change.key.split("/", 1)[0]
+                if workspace.isdigit():
+                    workspaces.add(int(workspace))
+                else:  # never retried: it would block every change after it
+                    logger.warning(
+                        "tenancy change %d has a bad key %r", change.revision, workspace[:40]
+                    )
             elif change.kind == "cluster":
                 clusters.add(change.key)
 
