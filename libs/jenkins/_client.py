@@ -461,6 +461,13 @@ class JenkinsClient:
             return None
         return {str(field): str(crumb)}
 
+    async def job_activity(self, folder: ItemPath) -> list[dict[str, Any]]:
+        """A folder's jobs with their build numbers in one call (`name`, `nextBuildNumber`,
+        `lastBuild` as `{"number": n}` or null): cheap enough to poll for missed builds."""
+        tree = "jobs[name,nextBuildNumber,lastBuild[number]]"
+        data = await self._json(f"{job_url(folder)}api/json", tree=tree)
+        return [job for job in data.get("jobs") or [] if isinstance(job, dict)]
+
 
 def _credential_store(folder: ItemPath) -> str:
     if not names(folder):

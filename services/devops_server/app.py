@@ -38,12 +38,14 @@ from services.devops_server.ci.instances_service import JenkinsInstancesService
 from services.devops_server.ci.management_service import JenkinsManagementService
 from services.devops_server.ci.pipelines import PipelineStore
 from services.devops_server.ci.pipelines_service import PipelineDefinitionsService
+from services.devops_server.ci.resync import Resync
 from services.devops_server.ci.runs import RunStore
 from services.devops_server.ci.runs_service import RunsService
 from services.devops_server.ci.sync import JobPusher, SyncLoop
 from services.devops_server.crypto import SecretBox
 from services.devops_server.events import receiver
 from services.devops_server.events.envelope import EventKind
+from services.devops_server.events.items import ItemApplier
 from services.devops_server.events.recorder import EventRecorder
 from services.devops_server.events.runs import apply_run_event
 from services.devops_server.store.engine import create_engine, migrate, sessions
@@ -116,7 +118,12 @@ class DevopsServer:
                 InternalTokenInterceptor(settings.internal_token),
             ]
         )
-        self.events = EventRecorder(self.sessions, {EventKind.RUN: apply_run_event})
+        self.resync = Resync(self.sessions, self.jenkins, self.pipeline_pusher)
+        self.pipeline_pusher.on_pushed = self.resync.remember_pushed
+        self.events = EventRecorder(
+            self.sessions,
+            {EventKind.RUN: apply_run_event, EventKind.ITEM: ItemApplier(self.resync.kick)},
+        )
         events = receiver.router(self.events, self.instances, settings.internal_token)
         self._http = BackgroundHttp(http_app(events), settings.bind_host, settings.devops_http_port)
         self.grpc_port = 0
@@ -157,12 +164,14 @@ class DevopsServer:
         self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.devops_grpc_port}")
         await self._grpc.start()
         self.pipeline_sync.start()
+        self.resync.start()
 
         self.http_port = await self._http.start()
         await self.dispatcher.start()
         logger.info("devops-server serving gRPC on %s, HTTP on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
+        await self.resync.stop()
         await self.pipeline_sync.stop()
         await self.dispatcher.stop()
         await self._grpc.stop(grace=1)

@@ -48,7 +48,8 @@ EMPTY = empty_pb2.Empty()
 
 
 def record(row: Pipeline) -> pb.PipelineRecord:
-    in_sync = row.generation <= row.synced_generation
+    # Drift found in Jenkins (ci.resync) is shown as not in sync until `:sync` repairs it.
+    in_sync = row.generation <= row.synced_generation and not row.sync_error.startswith("drift:")
     return pb.PipelineRecord(
         id=row.id,
         pipeline=pipeline_message(row),

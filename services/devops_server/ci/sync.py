@@ -35,6 +35,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
+from collections.abc import Awaitable, Callable
 
 from libs.common.errors import WorkbenchError
 from services.devops_server.ci.config_xml import config_xml
@@ -65,6 +66,8 @@ class JobPusher:
         # One lock per pipeline while anyone holds or awaits it.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.request_timeout = request_timeout
+        # Drift (ci.resync): told the config.xml Jenkins holds after each push of ours.
+        self.on_pushed: Callable[[int, str], Awaitable[None]] | None = None
 
     def job_xml(self, row: Pipeline) -> str:
         definition = from_spec(row.spec)
@@ -75,11 +78,15 @@ class JobPusher:
 
     async def push(self, pipeline_id: int, *, force: bool = False) -> str:
         """Push one pipeline if it is pending (or always, with `force`); "" or the reason."""
+        async with self.lock(pipeline_id):
+            return await self._push(pipeline_id, force=force)
+
+    def lock(self, pipeline_id: int) -> asyncio.Lock:
+        """The lock pushes of one pipeline hold (the drift check holds it too)."""
         lock = self._locks.get(pipeline_id)
         if lock is None:
             lock = self._locks[pipeline_id] = asyncio.Lock()
-        async with lock:
-            return await self._push(pipeline_id, force=force)
+        return lock
 
     async def push_in_request(self, pipeline_id: int, *, force: bool = False) -> str:
         """`push`, bounded by `request_timeout`: a slow Jenkins must not hold a save's answer.
@@ -118,6 +125,7 @@ class JobPusher:
                 await jenkins.disable_job(job)
             else:
                 await jenkins.enable_job(job)
+            held = await jenkins.get_job_config(job) if self.on_pushed is not None else ""
         except WorkbenchError as error:
             where = f"Jenkins {instance!r}" if instance else "Jenkins"
             reason = f"not pushed to {where}: {error.message}"
@@ -131,6 +139,8 @@ class JobPusher:
             return reason
 
         await self._store.mark_synced(pipeline_id, generation, row.name)
+        if self.on_pushed is not None:
+            await self.on_pushed(pipeline_id, held)
         logger.info(
             "pipeline pushed: workspace=%s pipeline=%s generation=%s instance=%s",
             row.workspace_id,

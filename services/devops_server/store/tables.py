@@ -174,6 +174,10 @@ class Pipeline(Base):
     synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # The job's name in Jenkins as last pushed ("" before the first push): migration 0004.
     jenkins_name: Mapped[str] = mapped_column(String(255), nullable=False, server_default="")
+    # Drift (migration 0007): the config.xml Jenkins held after our last push, and an item
+    # event about the job waiting for the background check (see events.items, ci.resync).
+    pushed_config_sha: Mapped[str] = mapped_column(String(64), nullable=False, server_default="")
+    drift_hint: Mapped[str] = mapped_column(String(255), nullable=False, server_default="")
 
     last_run_seq: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     last_run_state: Mapped[str] = mapped_column(String(16), nullable=False, default="")
@@ -191,6 +195,7 @@ class Pipeline(Base):
             "id",
             postgresql_where=text("generation > synced_generation"),
         ),
+        Index("ix_pipelines_drift_hint", "id", postgresql_where=text("drift_hint <> ''")),
         Index(
             "ix_pipelines_workspace_recent",
             "workspace_id",

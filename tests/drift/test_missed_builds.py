@@ -1,0 +1,59 @@
+"""Builds whose events were all lost are imported by the resync loop."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prometheus_client import REGISTRY
+
+from tests.drift.conftest import Drift, until
+
+
+def imported_count() -> float:
+    return REGISTRY.get_sample_value("workbench_resync_imported_total") or 0.0
+
+
+async def runs(drift: Drift, name: str) -> list[dict[str, Any]]:
+    answer = await drift.ci.http.get(drift.ci.path(f"/{name}/runs"), headers=drift.ci.auth())
+    assert answer.status_code == 200, answer.text
+    items: list[dict[str, Any]] = answer.json().get("items", [])
+    return items
+
+
+async def build_in_jenkins(drift: Drift, name: str) -> None:
+    """Someone presses "Build" in Jenkins; no event reaches Workbench."""
+    await drift.client.build(drift.job(name))
+
+    async def built() -> bool:
+        job = drift.ci.jenkins.item(f"{drift.workspace_id}/{name}")
+        return bool(job.builds()) and not job.builds()[-1].building
+
+    assert await until(built)
+
+
+async def test_build_started_in_jenkins_without_events_is_imported(drift: Drift) -> None:
+    await drift.pipeline("app")
+    before = imported_count()
+    await build_in_jenkins(drift, "app")
+
+    drift.receiver.devops.resync.interval = 0.2
+    drift.receiver.devops.resync.kick()
+
+    async def appeared() -> bool:
+        return len(await runs(drift, "app")) == 1
+
+    assert await until(appeared)
+    (run,) = await runs(drift, "app")
+    assert run["state"] == "SUCCESS"
+    assert imported_count() == before + 1
+
+
+async def test_known_builds_are_not_imported_again(drift: Drift) -> None:
+    await drift.pipeline("app")
+    await build_in_jenkins(drift, "app")
+    first = await drift.receiver.devops.resync.import_missed()
+
+    again = await drift.receiver.devops.resync.import_missed()
+
+    assert (first, again) == (1, 0)
+    assert len(await runs(drift, "app")) == 1
