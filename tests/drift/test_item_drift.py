@@ -134,3 +134,18 @@ async def test_folders_and_unknown_jobs_are_ignored(drift: Drift) -> None:
     assert ("item.created", "ignored: no pipeline for this job") in outcomes
     assert ("item.created", "ignored: a folder") in outcomes
     assert await sync_state(drift, "app") == ("synced", "")
+
+
+async def test_a_late_delete_event_after_sync_recreated_the_job_is_not_drift(
+    drift: Drift,
+) -> None:
+    await drift.pipeline("app")
+    await drift.client.delete_item(drift.job("app"))
+    synced = await drift.ci.http.post(drift.ci.path("/app:sync"), json={}, headers=drift.ci.auth())
+
+    sent = await drift.forward()
+    await drift.settled()
+
+    assert synced.status_code == 200, synced.text
+    assert "item.deleted" in [envelope["type"] for envelope in sent]
+    assert await sync_state(drift, "app") == ("synced", "")
