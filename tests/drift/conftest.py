@@ -71,7 +71,7 @@ class Drift:
                 left = await session.scalar(
                     select(func.count()).select_from(Pipeline).where(Pipeline.drift_hint != "")
                 )
-            return left == 0
+            return bool(left == 0)
 
         assert await until(none_left), "drift suspicions were never checked"
 
