@@ -101,6 +101,7 @@ async def make_syncer(
         settings = stack_settings(
             devops.settings.database_url or "",
             devops_address=devops_address or f"127.0.0.1:{devops.grpc_port}",
+            syncer_http_port=0,  # any free port, chosen when it binds: no race
             internal_token=devops.settings.internal_token,
             control_plane_kubeconfig=kubeconfig,
             argocd_namespace=ARGOCD,

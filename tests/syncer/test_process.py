@@ -20,7 +20,7 @@ def http(syncer: Syncer) -> httpx.AsyncClient:
 
 
 async def test_syncer_answers_health_and_metrics() -> None:
-    syncer = Syncer(stack_settings("postgresql://unused", syncer_http_port=free_port()))
+    syncer = Syncer(stack_settings("postgresql://unused", syncer_http_port=0))
     await syncer.start()
     try:
         async with http(syncer) as client:
@@ -34,7 +34,7 @@ async def test_syncer_answers_health_and_metrics() -> None:
 
 
 async def test_without_a_control_plane_the_syncer_only_serves_health_and_is_ready() -> None:
-    syncer = Syncer(stack_settings("postgresql://unused", syncer_http_port=free_port()))
+    syncer = Syncer(stack_settings("postgresql://unused", syncer_http_port=0))
     await syncer.start()
     try:
         async with http(syncer) as client:
@@ -88,6 +88,7 @@ async def test_syncer_waits_for_its_kubeconfig_file_to_appear(
     kubeconfig = tmp_path / "later.yaml"
     settings = stack_settings(
         "postgresql://unused",
+        syncer_http_port=0,
         devops_address=f"127.0.0.1:{devops.grpc_port}",
         internal_token=devops.settings.internal_token,
         control_plane_kubeconfig=kubeconfig,
