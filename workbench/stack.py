@@ -266,10 +266,11 @@ def _supervise(children: list[subprocess.Popen[bytes]]) -> int:
                 stopping = True
         time.sleep(0.2)
 
-    for child in children:
+    # Last started, first stopped: the services let go (the syncer releases its Lease) while
+    # the stand-ins they talk to still answer.
+    for child in reversed(children):
         with contextlib.suppress(ProcessLookupError):
             child.terminate()
-    for child in children:
         try:
             child.wait(10)
         except subprocess.TimeoutExpired:
