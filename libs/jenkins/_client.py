@@ -344,6 +344,11 @@ class JenkinsClient:
         """Reload CasC from the sources Jenkins was started with."""
         await self._send("POST", "configuration-as-code/reload")
 
+    async def casc_export(self) -> str:
+        """The configuration Jenkins runs with, as the CasC plugin exports it (YAML)."""
+        response = await self._send("POST", "configuration-as-code/export")
+        return response.text
+
     # Internals.
 
     async def _item_class(self, path: ItemPath) -> str | None:

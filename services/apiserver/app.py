@@ -119,8 +119,6 @@ class ApiServer:
 
     @staticmethod
     def _pipeline_registrations(deps: Deps) -> list[Registration]:
-        # TODO: remove each `type: ignore[abstract]` as its servicer's methods are written;
-        # until then the generated base class answers the missing ones with UNIMPLEMENTED.
         return [
             Registration(
                 _full_name(pipelines_pb2, "Pipelines"),
@@ -135,7 +133,7 @@ class ApiServer:
             Registration(
                 _full_name(pipeline_management_pb2, "Management"),
                 pipeline_management_pb2_grpc.add_ManagementServicer_to_server,
-                JenkinsManagementService(deps),  # type: ignore[abstract]
+                JenkinsManagementService(deps),
             ),
             Registration(
                 _full_name(jenkins_instances_pb2, "JenkinsInstances"),

@@ -70,12 +70,38 @@ class RunQuotasService(UsesDeps, jenkins_instances_pb2_grpc.RunQuotasServicer):
 
 
 class JenkinsManagementService(UsesDeps, management_pb2_grpc.ManagementServicer):
-    """The Jenkins side of management: reloading Configuration as Code on every instance.
-
-    TODO: `ListPodTemplates` and `ListJenkinsNodeLabels` answer UNIMPLEMENTED (the base
-    class): they need the Kubernetes cloud templates from a CasC export and the labels of
-    Jenkins's computers, which the Jenkins client does not fetch yet.
+    """The Jenkins side of management: its Kubernetes agents, and reloading Configuration as
+    Code on every instance. Agents come from the CasC export of the default instance (the
+    platform-wide list) or of a workspace's instance (its labels, for the pipeline editor).
     """
+
+    async def ListPodTemplates(
+        self, request: management_pb2.ListPodTemplatesRequest, context: Any
+    ) -> management_pb2.ListPodTemplatesResponse:
+        listed: management_pb2.ListPodTemplatesResponse = await self.devops.call(
+            self.devops.jenkins.ListAgents, sdk.ListAgentsRequest()
+        )
+        return listed
+
+    async def ListJenkinsNodeLabels(
+        self, request: management_pb2.ListJenkinsNodeLabelsRequest, context: Any
+    ) -> management_pb2.ListNodeLabelResponse:
+        workspace_id = (
+            names.workspace_id("workspaceId", request.workspace_id) if request.workspace_id else 0
+        )
+        listed = await self.devops.call(
+            self.devops.jenkins.ListAgents, sdk.ListAgentsRequest(workspace_id=workspace_id)
+        )
+        by_label: dict[str, list[str]] = {}
+        for agent in listed.agents:
+            containers = by_label.setdefault(agent.label, [])
+            containers += [c.name for c in agent.pod_template.pod.spec.containers]
+        return management_pb2.ListNodeLabelResponse(
+            items=[
+                management_pb2.LabelContainers(label=label, containers=containers)
+                for label, containers in sorted(by_label.items())
+            ]
+        )
 
     async def Reload(self, request: management_pb2.ReloadRequest, context: Any) -> empty_pb2.Empty:
         result: pipelines_pb2.ReloadResult = await self.devops.call(

@@ -147,6 +147,20 @@ class InstanceStore:
                 )
             )
 
+    async def default_instance(self) -> str:
+        """The instance marked default, else the only one; empty when there is neither."""
+        async with self._sessions() as session:
+            rows = (
+                await session.execute(
+                    select(JenkinsInstance.name, JenkinsInstance.is_default)
+                    .order_by(JenkinsInstance.is_default.desc())
+                    .limit(2)
+                )
+            ).all()
+        if rows and (rows[0].is_default or len(rows) == 1):
+            return str(rows[0].name)
+        return ""
+
     async def workspace_ci(self, workspace_id: int) -> CISettings:
         """The instance a workspace uses and its run cap."""
         async with self._sessions() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from amamba.pipeline.v1alpha1 import jenkins_instances_pb2 as api
+from amamba.pipeline.v1alpha1 import management_pb2 as management_api
 from google.protobuf import empty_pb2, json_format
 from workbench_sdk.devops.v1 import jenkins_pb2 as pb
 from workbench_sdk.devops.v1 import jenkins_pb2_grpc
@@ -12,6 +13,7 @@ from workbench_sdk.devops.v1 import jenkins_pb2_grpc
 from libs.common import names
 from libs.common.errors import FailedPrecondition, InvalidArgument
 from libs.jenkins import JenkinsClient, JenkinsError, JenkinsUnauthorized, JenkinsUnreachable
+from services.devops_server.ci.agents import agents
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool, check_address
 from services.devops_server.store.tables import JenkinsInstance
 
@@ -89,6 +91,16 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
     async def SetWorkspaceQuota(self, request: pb.WorkspaceQuota, context: Any) -> Any:
         await self._store.set_quota(request.workspace_id, request.max_concurrent_runs)
         return EMPTY
+
+    async def ListAgents(self, request: pb.ListAgentsRequest, context: Any) -> Any:
+        if request.workspace_id:
+            _, jenkins = await self._pool.for_workspace(request.workspace_id)
+        else:
+            default = await self._store.default_instance()
+            if not default:
+                raise FailedPrecondition("no Jenkins instance is registered; register one first")
+            jenkins = await self._pool.client(default)
+        return management_api.ListPodTemplatesResponse(agents=agents(await jenkins.casc_export()))
 
     async def GetWorkspaceCI(self, request: pb.WorkspaceCIRef, context: Any) -> Any:
         settings = await self._store.workspace_ci(request.workspace_id)
