@@ -21,6 +21,8 @@ call).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -227,8 +229,8 @@ class Gateway:
                 deadline=None if timeout is None else time.monotonic() + timeout,
             )
             if binding.server_streaming:
-                return await self._serve_stream(
-                    binding, behaviour, streaming, request, context, send
+                return await self._serve_stream_until_gone(
+                    binding, behaviour, streaming, request, context, send, receive
                 )
             if streaming:
                 raise GatewayError(
@@ -282,6 +284,41 @@ class Gateway:
             chunks.append(chunk)
             if not event.get("more_body", False):
                 return b"".join(chunks)
+
+    async def _serve_stream_until_gone(
+        self,
+        binding: Binding,
+        behaviour: Callable[..., Any],
+        streaming: bool,
+        request: message.Message,
+        context: _ContextBase,
+        send: Send,
+        receive: Receive,
+    ) -> int:
+        """`_serve_stream`, cancelled as soon as the client goes away.
+
+        uvicorn drops writes to a closed connection silently, so a stream that waits for its
+        next message (a watch) would otherwise outlive its client, and hold up the server's
+        shutdown, for ever; the request body has been read, so the next `receive()` is the
+        disconnect.
+        """
+        serving = asyncio.ensure_future(
+            self._serve_stream(binding, behaviour, streaming, request, context, send)
+        )
+        gone = asyncio.ensure_future(_disconnected(receive))
+        try:
+            await asyncio.wait({serving, gone}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            gone.cancel()
+            if not serving.done():
+                serving.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await serving
+        if not serving.cancelled():
+            return serving.result()
+        logger.info("client went away during the stream of %s", binding.full_method)
+        context.finish(cancelled=True)
+        return 499  # nginx's "client closed request", for the call's log line only
 
     async def _serve_stream(
         self,
@@ -399,6 +436,11 @@ def _error_chunk(error: GatewayError) -> bytes:
         logger.exception("cannot marshal the details of a %s status", error.code.name)
         fallback = {"code": 13, "message": "failed to marshal error message", "details": []}
         return dump_json({"error": fallback}) + b"\n"
+
+
+async def _disconnected(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _send_chunk(send: Send, body: bytes) -> None:

@@ -30,6 +30,8 @@ from amamba.pipeline.v1alpha1 import (
     jenkins_instances_pb2_grpc,
     pipelines_pb2,
     pipelines_pb2_grpc,
+    run_watch_pb2,
+    run_watch_pb2_grpc,
 )
 from amamba.pipeline.v1alpha1 import management_pb2 as pipeline_management_pb2
 from amamba.pipeline.v1alpha1 import management_pb2_grpc as pipeline_management_pb2_grpc
@@ -56,6 +58,7 @@ from services.apiserver.pipelines import (
     PipelinesService,
     RunQuotasService,
 )
+from services.apiserver.pipelines.run_watch import RunWatchService
 
 logger = logging.getLogger(__name__)
 
@@ -149,6 +152,11 @@ class ApiServer:
                 _full_name(credentials_pb2, "Credentials"),
                 credentials_pb2_grpc.add_CredentialsServicer_to_server,
                 CredentialsService(deps),
+            ),
+            Registration(
+                _full_name(run_watch_pb2, "RunWatch"),
+                run_watch_pb2_grpc.add_RunWatchServicer_to_server,
+                RunWatchService(deps),
             ),
         ]
 

@@ -203,6 +203,8 @@ RULES: dict[str, Rule] = {
     f"{PIPELINE}.Pipelines/SubmitInputToProceed": _workspace("run.input"),
     f"{PIPELINE}.Pipelines/SubmitInputToAbort": _workspace("run.input"),
     f"{PIPELINE}.Pipelines/RunPipeline": _workspace("pipeline.run"),
+    f"{PIPELINE}.RunWatch/WatchPipelineRun": _workspace("run.get"),
+    f"{PIPELINE}.RunWatch/WatchWorkspaceRuns": _workspace("run.get"),
 }
 
 

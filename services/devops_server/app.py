@@ -39,6 +39,7 @@ from services.devops_server.ci.management_service import JenkinsManagementServic
 from services.devops_server.ci.pipelines import PipelineStore
 from services.devops_server.ci.pipelines_service import PipelineDefinitionsService
 from services.devops_server.ci.resync import Resync
+from services.devops_server.ci.run_watch import RunFeed, RunWatch
 from services.devops_server.ci.runs import RunStore
 from services.devops_server.ci.runs_service import RunsService
 from services.devops_server.ci.sync import JobPusher, SyncLoop
@@ -109,7 +110,9 @@ class DevopsServer:
             box,
             dsn=settings.database_url.replace("+asyncpg", ""),
         )
-        self._runs_service = RunsService(self.runs, self.dispatcher, box)
+        self.run_feed = RunFeed(settings.database_url.replace("+asyncpg", ""))
+        self.run_watch = RunWatch(self.sessions, self.run_feed)
+        self._runs_service = RunsService(self.runs, self.dispatcher, box, self.run_watch)
         self._feed = ChangeFeed(self.store, settings.database_url.replace("+asyncpg", ""))
         self._grpc = create_server(
             [
@@ -132,6 +135,7 @@ class DevopsServer:
     async def start(self) -> None:
         await migrate(self._database_url)
         await self._feed.start()
+        await self.run_feed.start()
 
         tenancy_pb2_grpc.add_TenancyServicer_to_server(
             TenancyService(self.store, self._feed), self._grpc
@@ -177,6 +181,7 @@ class DevopsServer:
         await self._grpc.stop(grace=1)
         await self._http.stop()
         await self._feed.stop()
+        await self.run_feed.stop()
         await self.jenkins.close()
         await self._engine.dispose()
 

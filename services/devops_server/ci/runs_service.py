@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,6 +35,7 @@ from libs.devops_client import DEPENDENCY_DOWN
 from libs.jenkins import JenkinsClient, JenkinsNotFound, JenkinsUnreachable
 from services.devops_server.ci import params, states
 from services.devops_server.ci.dispatch import Dispatcher, Path, job_path
+from services.devops_server.ci.run_watch import Change, RunWatch
 from services.devops_server.ci.runs import RunFilter, RunStore, now
 from services.devops_server.crypto import SecretBox
 from services.devops_server.store.tables import Pipeline, Run
@@ -181,11 +182,22 @@ JUNIT_FILTER: dict[str, tuple[str, ...]] = {
 Fetch = Callable[[JenkinsClient, Path, int], Awaitable[dict[str, Any]]]
 
 
+# The most log text one streamed change carries (bytes); more follows in the next changes.
+WATCH_LOG_CHUNK = 256 * 1024
+
+
 class RunsService(runs_pb2_grpc.RunsServicer):
-    def __init__(self, store: RunStore, dispatcher: Dispatcher, box: SecretBox) -> None:
+    def __init__(
+        self,
+        store: RunStore,
+        dispatcher: Dispatcher,
+        box: SecretBox,
+        watch: RunWatch | None = None,
+    ) -> None:
         self._store = store
         self._dispatcher = dispatcher
         self._box = box
+        self.watch = watch
 
     # Starting and reading runs.
 
@@ -543,6 +555,52 @@ class RunsService(runs_pb2_grpc.RunsServicer):
                 existing_failed=count["FAILED"],
             )
         )
+
+    # Following runs.
+
+    async def WatchRuns(self, request: pb.WatchRunsRequest, context: Any) -> AsyncIterator[Any]:
+        """See `ci.run_watch`; the log goes through `GetRunLog`, so it reads the same."""
+        if self.watch is None:
+            raise Unavailable("watching runs is not enabled on this devops-server")
+        workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        if request.run_id < 0:
+            raise InvalidArgument(f"runId: must be a positive integer, got {request.run_id}")
+        changes: AsyncGenerator[Change, None]
+        if request.run_id:
+            if not request.pipeline:
+                raise InvalidArgument("pipeline: the pipeline name is needed with runId")
+            pipeline, run = await self._store.get(workspace_id, request.pipeline, request.run_id)
+
+            async def read_log(name: str, seq: int, start: int) -> tuple[str, int, bool]:
+                asked = api.GetPipelineRunLogRequest(
+                    workspace_id=str(workspace_id), name=name, run_id=seq, start=str(start)
+                )
+                try:
+                    answer = await self.GetRunLog(asked, context)
+                except (Unavailable, NotFound):
+                    return "", start, True  # Jenkins is down or has no log yet: try later
+                data = answer.log.encode()
+                if len(data) <= WATCH_LOG_CHUNK:
+                    return answer.log, start + len(data), start + len(data) >= answer.size
+                text = data[:WATCH_LOG_CHUNK].decode(errors="ignore")
+                return text, start + len(text.encode()), False
+
+            changes = self.watch.follow_one(
+                workspace_id, pipeline.name, run.id, read_log if request.include_log else None
+            )
+        else:
+            if request.include_log:
+                raise InvalidArgument("includeLog: only one run's log can be followed")
+            changes = self.watch.follow_many(workspace_id, request.pipeline)
+        try:
+            async for change in changes:
+                yield pb.RunChange(
+                    run=run_message(change.name, change.run),
+                    log_size=change.log_size,
+                    log_chunk=change.log_chunk,
+                )
+        finally:
+            await changes.aclose()
 
 
 JUNIT_STATUSES = ("PASSED", "SKIPPED", "FAILED", "FIXED", "REGRESSION")
