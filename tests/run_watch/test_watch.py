@@ -167,3 +167,30 @@ async def test_a_client_that_goes_away_frees_its_watcher(ci: CI) -> None:
             await asyncio.sleep(0.02)
         assert feed.watchers == before
     await ci.post("build", "/runs/1:cancel")
+
+
+async def test_a_rest_client_that_goes_away_frees_its_watcher(ci: CI) -> None:
+    feed = ci.stack.devops.run_feed
+    before = feed.watchers
+    await ci.pipeline("build", declarative(("Build", "sh 'sleep 600'")))
+    await ci.started("build")
+    url = WATCH_ALL.format(ci.workspace_id)
+    async with ci.http.stream("GET", url, headers=ci.stack.auth("admin")) as answer:
+        first = await anext(lines(answer))
+        assert first["result"]["run"]["runId"] == "1"
+        assert feed.watchers == before + 1
+    for _ in range(250):  # up to 5 s
+        if feed.watchers == before:
+            break
+        await asyncio.sleep(0.02)
+    assert feed.watchers == before
+    await ci.post("build", "/runs/1:cancel")
+
+
+async def test_a_run_id_that_is_not_positive_is_400(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    url = ci.url("build", WATCH_ONE.format(0))
+    async with ci.http.stream("GET", url, headers=ci.stack.auth("admin")) as answer:
+        await answer.aread()
+        assert answer.status_code == 400, answer.text
+        assert "runId" in answer.text
