@@ -6,14 +6,14 @@ Workbench's last push (read back, so Jenkins's own re-serialisation is part of t
 ("updated", "deleted", "moved:<new full name>").
 
 Revision ID: 0007
-Revises: 0005 (0006 once it is committed)
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
