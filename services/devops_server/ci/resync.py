@@ -45,6 +45,7 @@ from prometheus_client import Counter
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.background import BackgroundLoop
 from libs.common.errors import WorkbenchError
 from libs.jenkins import JenkinsNotFound
 from services.devops_server.ci.instances import JenkinsPool
@@ -70,7 +71,9 @@ def sha(config: str) -> str:
     return hashlib.sha256(config.encode("utf-8")).hexdigest()
 
 
-class Resync:
+class Resync(BackgroundLoop):
+    task_name = "pipeline-resync"
+
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
@@ -87,23 +90,7 @@ class Resync:
         self.interval = interval
         self.settle = settle
         self.import_limit = import_limit
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="pipeline-resync")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    def kick(self) -> None:
-        """Check suspected drift soon (called by the item applier)."""
-        self._wake.set()
+        super().__init__()
 
     async def remember_pushed(self, pipeline_id: int, config: str) -> None:
         """The pusher's hook: Jenkins holds `config` after our push; any drift is gone."""

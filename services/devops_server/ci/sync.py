@@ -37,6 +37,7 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable
 
+from libs.common.background import BackgroundLoop
 from libs.common.errors import WorkbenchError
 from services.devops_server.ci.config_xml import config_xml
 from services.devops_server.ci.definition import from_spec, opened
@@ -174,8 +175,10 @@ class JobPusher:
         return ""
 
 
-class SyncLoop:
+class SyncLoop(BackgroundLoop):
     """Retries pending pushes with exponential backoff until Jenkins has every definition."""
+
+    task_name = "pipeline-sync"
 
     def __init__(
         self,
@@ -191,23 +194,7 @@ class SyncLoop:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.idle = idle
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.create_task(self._run(), name="pipeline-sync")
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    def kick(self) -> None:
-        """Look at pending pipelines now rather than after the idle interval."""
-        self._wake.set()
+        super().__init__()
 
     async def pass_once(self) -> bool:
         """Delete the jobs of deleted pipelines, push every pending pipeline; True if all went."""
