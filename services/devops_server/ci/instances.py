@@ -5,6 +5,17 @@ sealed at rest and only leaves devops-server through `GetInstanceAccess`, to the
 talk to Jenkins. A workspace uses the instance it chose, else the one marked default, else the
 only one registered; `JenkinsPool` hands out one client per instance, made on first use and
 replaced when the instance is registered again.
+
+Moving a workspace (`set_workspace_jenkins`) changes the instance it uses at once, so its next
+run starts there, and remembers the instance it left in `previous_jenkins`, where its folder
+and jobs stay until the syncer has converged the new instance and removed them
+(`forget_previous`). Runs keep the instance they ran on (`runs.jenkins`), so their history
+and unfinished builds stay readable. The move is recorded as a change of the workspace in the
+tenancy change log, which is how the syncer hears of it.
+
+TODO: a workspace that never chose an instance follows the default one, and registering a
+new default moves it without a record of the instance it left; the syncer's resync converges
+the new one, but the old folder stays (it is not reported either: it is a workspace's).
 """
 
 from __future__ import annotations
@@ -15,15 +26,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common import names
 from libs.common.errors import FailedPrecondition, InvalidArgument, NotFound
 from libs.jenkins import JenkinsClient
+from services.devops_server.ci import states
 from services.devops_server.crypto import SecretBox
-from services.devops_server.store.tables import JenkinsInstance, Workspace, WorkspaceCI
+from services.devops_server.store.tables import JenkinsInstance, Run, Workspace, WorkspaceCI
+from services.devops_server.tenancy.store import record_change
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +54,8 @@ class CISettings:
     workspace_id: int
     jenkins: str
     max_concurrent_runs: int
+    # Instances it used before, still holding its folder, with their unfinished runs.
+    previous: tuple[tuple[str, int], ...] = ()
 
 
 def check_address(address: str) -> str:
@@ -118,17 +133,41 @@ class InstanceStore:
         return Access(row.name, row.address, row.username, self._box.open(row.token))
 
     async def set_workspace_jenkins(self, workspace_id: int, name: str) -> None:
+        """Point the workspace at `name`, remembering the instance it leaves (see above)."""
         names.dns_label("name", name)
         async with self._sessions.begin() as session:
             if await session.get(Workspace, workspace_id) is None:
                 raise NotFound(f"workspace {workspace_id} does not exist")
             if await session.get(JenkinsInstance, name) is None:
                 raise NotFound(f"Jenkins {name!r} is not registered")
-            statement = insert(WorkspaceCI).values(workspace_id=workspace_id, jenkins=name)
+            chosen = await session.get(WorkspaceCI, workspace_id, with_for_update=True)
+            leaving = chosen.jenkins if chosen is not None and chosen.jenkins else ""
+            if not leaving:
+                leaving = await _default_instance(session)
+            previous = list(chosen.previous_jenkins) if chosen is not None else []
+            if leaving and leaving != name and leaving not in previous:
+                previous.append(leaving)
+            previous = [instance for instance in previous if instance != name]
+
+            values = {"jenkins": name, "previous_jenkins": previous}
+            statement = insert(WorkspaceCI).values(workspace_id=workspace_id, **values)
             await session.execute(
                 statement.on_conflict_do_update(
-                    index_elements=[WorkspaceCI.workspace_id], set_={"jenkins": name}
+                    index_elements=[WorkspaceCI.workspace_id], set_=values
                 )
+            )
+            if chosen is None or chosen.jenkins != name:
+                await record_change(session, "workspace", str(workspace_id), "updated")
+        if leaving != name:
+            logger.info("workspace moved: workspace=%s from=%r to=%r", workspace_id, leaving, name)
+
+    async def forget_previous(self, workspace_id: int, name: str) -> None:
+        """The syncer removed the workspace's folder from `name`: no longer a previous one."""
+        async with self._sessions.begin() as session:
+            await session.execute(
+                update(WorkspaceCI)
+                .where(WorkspaceCI.workspace_id == workspace_id)
+                .values(previous_jenkins=func.array_remove(WorkspaceCI.previous_jenkins, name))
             )
 
     async def set_quota(self, workspace_id: int, max_concurrent_runs: int) -> None:
@@ -150,36 +189,46 @@ class InstanceStore:
     async def default_instance(self) -> str:
         """The instance marked default, else the only one; empty when there is neither."""
         async with self._sessions() as session:
-            rows = (
-                await session.execute(
-                    select(JenkinsInstance.name, JenkinsInstance.is_default)
-                    .order_by(JenkinsInstance.is_default.desc())
-                    .limit(2)
-                )
-            ).all()
-        if rows and (rows[0].is_default or len(rows) == 1):
-            return str(rows[0].name)
-        return ""
+            return await _default_instance(session)
 
-    async def workspace_ci(self, workspace_id: int) -> CISettings:
-        """The instance a workspace uses and its run cap."""
+    async def workspace_ci(self, workspace_id: int, *, previous: bool = False) -> CISettings:
+        """The instance a workspace uses and its run cap; with `previous`, also the instances
+        it left whose folder remains, each with its count of the workspace's unfinished runs."""
         async with self._sessions() as session:
             if await session.get(Workspace, workspace_id) is None:
                 raise NotFound(f"workspace {workspace_id} does not exist")
             chosen = await session.get(WorkspaceCI, workspace_id)
             jenkins = chosen.jenkins if chosen is not None and chosen.jenkins else ""
             if not jenkins:
-                rows = (
-                    await session.execute(
-                        select(JenkinsInstance.name, JenkinsInstance.is_default)
-                        .limit(2)
-                        .order_by(JenkinsInstance.is_default.desc())
+                jenkins = await _default_instance(session)
+            left: list[tuple[str, int]] = []
+            for name in chosen.previous_jenkins if chosen is not None and previous else ():
+                unfinished = await session.scalar(
+                    select(func.count())
+                    .select_from(Run)
+                    .where(
+                        Run.workspace_id == workspace_id,
+                        Run.jenkins == name,
+                        Run.state.in_(states.UNFINISHED),
                     )
-                ).all()
-                if rows and (rows[0].is_default or len(rows) == 1):
-                    jenkins = rows[0].name
+                )
+                left.append((name, int(unfinished or 0)))
         cap = chosen.max_concurrent_runs if chosen is not None else 0
-        return CISettings(workspace_id, jenkins, cap)
+        return CISettings(workspace_id, jenkins, cap, tuple(left))
+
+
+async def _default_instance(session: AsyncSession) -> str:
+    """The instance marked default, else the only one registered; "" when neither."""
+    rows = (
+        await session.execute(
+            select(JenkinsInstance.name, JenkinsInstance.is_default)
+            .limit(2)
+            .order_by(JenkinsInstance.is_default.desc())
+        )
+    ).all()
+    if rows and (rows[0].is_default or len(rows) == 1):
+        return str(rows[0].name)
+    return ""
 
 
 class JenkinsPool:

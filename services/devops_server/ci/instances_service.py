@@ -88,6 +88,10 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
         await self._store.set_workspace_jenkins(request.workspace_id, request.name)
         return EMPTY
 
+    async def ForgetPreviousJenkins(self, request: pb.WorkspaceJenkins, context: Any) -> Any:
+        await self._store.forget_previous(request.workspace_id, request.name)
+        return EMPTY
+
     async def SetWorkspaceQuota(self, request: pb.WorkspaceQuota, context: Any) -> Any:
         await self._store.set_quota(request.workspace_id, request.max_concurrent_runs)
         return EMPTY
@@ -103,9 +107,13 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
         return management_api.ListPodTemplatesResponse(agents=agents(await jenkins.casc_export()))
 
     async def GetWorkspaceCI(self, request: pb.WorkspaceCIRef, context: Any) -> Any:
-        settings = await self._store.workspace_ci(request.workspace_id)
+        settings = await self._store.workspace_ci(request.workspace_id, previous=True)
         return pb.WorkspaceCI(
             workspace_id=settings.workspace_id,
             jenkins=settings.jenkins,
             max_concurrent_runs=settings.max_concurrent_runs,
+            previous=[
+                pb.PreviousJenkins(name=name, unfinished_runs=unfinished)
+                for name, unfinished in settings.previous
+            ],
         )

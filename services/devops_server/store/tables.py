@@ -29,7 +29,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -140,6 +140,10 @@ class WorkspaceCI(Base):
         ForeignKey("jenkins_instances.name", ondelete="SET NULL"), nullable=True
     )
     max_concurrent_runs: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    # Instances it used before whose folder the syncer has not removed yet (migration 0008).
+    previous_jenkins: Mapped[list[str]] = mapped_column(
+        ARRAY(String(63)), nullable=False, default=list, server_default="{}"
+    )
 
 
 class Pipeline(Base):

@@ -63,6 +63,13 @@ def kubeconfig_server(kubeconfig: str) -> str:
     return server
 
 
+async def record_change(session: AsyncSession, kind: str, key: str, action: str) -> None:
+    """Add a change to the log `WatchChanges` serves, in the caller's transaction. The lock
+    makes revisions commit in order, so a watcher never skips one committed late."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGE_LOCK})
+    session.add(Change(kind=kind, key=key, action=action))
+
+
 def millis(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
@@ -73,8 +80,7 @@ class TenancyStore:
         self._box = box
 
     async def _record(self, session: AsyncSession, kind: str, key: str, action: str) -> None:
-        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGE_LOCK})
-        session.add(Change(kind=kind, key=key, action=action))
+        await record_change(session, kind, key, action)
 
     # Workspaces
 
