@@ -100,7 +100,7 @@ class DevopsServer:
         self.pipeline_pusher = JobPusher(self.pipelines, self.jenkins, box)
         self.pipeline_sync = SyncLoop(self.pipelines, self.pipeline_pusher)
         self._pipelines_service = PipelineDefinitionsService(
-            self.pipelines, self.pipeline_pusher, self.pipeline_sync, box
+            self.pipelines, self.pipeline_pusher, self.pipeline_sync, box, self.jenkins
         )
         self.runs = RunStore(self.sessions)
         self.dispatcher = Dispatcher(

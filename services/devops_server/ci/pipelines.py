@@ -307,6 +307,15 @@ class PipelineStore:
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
+    async def ids_in_workspace(self, workspace_id: int) -> list[int]:
+        async with self._sessions() as session:
+            ids = await session.scalars(
+                select(Pipeline.id)
+                .where(Pipeline.workspace_id == workspace_id)
+                .order_by(Pipeline.id)
+            )
+            return list(ids)
+
     async def removals(self, limit: int = 100) -> list[PipelineRemoval]:
         async with self._sessions() as session:
             rows = await session.scalars(

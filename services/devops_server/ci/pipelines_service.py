@@ -22,6 +22,7 @@ from libs.common.errors import (
     InvalidArgument,
     NotFound,
 )
+from services.devops_server.ci.converge import converge_workspace
 from services.devops_server.ci.definition import (
     check_definition,
     check_jenkinsfile,
@@ -31,6 +32,7 @@ from services.devops_server.ci.definition import (
     seal_passwords,
     to_spec,
 )
+from services.devops_server.ci.instances import JenkinsPool
 from services.devops_server.ci.pipelines import (
     TYPE_PREFIX,
     WEATHER_PREFIX,
@@ -97,12 +99,18 @@ def _patched(definition: api.Pipeline, operations: Any) -> api.Pipeline:
 
 class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer):
     def __init__(
-        self, store: PipelineStore, pusher: JobPusher, loop: SyncLoop, box: SecretBox
+        self,
+        store: PipelineStore,
+        pusher: JobPusher,
+        loop: SyncLoop,
+        box: SecretBox,
+        pool: JenkinsPool,
     ) -> None:
         self._store = store
         self._pusher = pusher
         self._loop = loop
         self._box = box
+        self._pool = pool
 
     async def _pushed(self, row: Pipeline) -> pb.PipelineRecord:
         """Try the push the write just made pending; the answer tells whether it went."""
@@ -260,6 +268,17 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
         pending = await self._store.mark_workspace_pending(workspace_id)
         self._loop.kick()
         return pb.ResyncResult(pending=pending)
+
+    async def ConvergeWorkspace(self, request: pb.WorkspaceKey, context: Any) -> Any:
+        workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        done = await converge_workspace(workspace_id, self._store, self._pool, self._pusher)
+        return pb.ConvergeResult(
+            jenkins=done.instance,
+            created=done.created,
+            updated=done.updated,
+            unchanged=done.unchanged,
+            failed=done.failed,
+        )
 
     async def PatchParameters(
         self, request: api.PatchPipelineParametersRequest, context: Any

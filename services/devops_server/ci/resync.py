@@ -10,8 +10,9 @@ Each pass does two cheap things:
   is read back from Jenkins after the push, so Jenkins's re-serialisation is part of the
   baseline). Different -> "drift: configuration changed in Jenkins"; missing -> deleted or
   moved. Drift goes in `sync_error`, starting "drift:"; the pipeline is not made pending,
-  so nothing repairs it behind the person's back: `:sync` (or any save) pushes the stored
-  definition and clears it. A pipeline already pending is not checked (its push overwrites
+  so the sync loop leaves it alone: `:sync` (or any save) pushes the stored definition and
+  clears it at once, the syncer's convergence of the workspace (`ci.converge`) on its next
+  pass. A pipeline already pending is not checked (its push overwrites
   Jenkins anyway), nor one pushed before drift detection existed (no baseline: the next
   push makes one). Each new drift counts in `workbench_drift_detected_total{kind}`.
 - Missed builds. Per workspace folder that holds pushed pipelines, one

@@ -21,8 +21,9 @@ was read before the push, so a change saved meanwhile stays pending.
 
 Deleting a pipeline records the removal of its job in the same transaction; the job is
 deleted at once if Jenkins answers, else by the loop later (see `removals`).
-`ResyncWorkspace` (the SDK) makes a whole workspace pending again, for when it moves to
-another instance: the loop then pushes every job to the instance the workspace uses now.
+`ResyncWorkspace` (the SDK) makes a whole workspace pending again, so the loop pushes every
+job once more. A workspace moved to another instance needs no such call: the syncer
+converges it there (`ConvergeWorkspace`, see `converge`), pushing only what is missing.
 
 TODO: pushes of one pipeline are serialised within a process only; two devops-server
 replicas pushing different generations of one pipeline at once could leave the older one in
@@ -81,6 +82,10 @@ class JobPusher:
         """Push one pipeline if it is pending (or always, with `force`); "" or the reason."""
         async with self.lock(pipeline_id):
             return await self._push(pipeline_id, force=force)
+
+    async def push_held(self, pipeline_id: int, *, force: bool = False) -> str:
+        """`push` for a caller that holds `lock(pipeline_id)` already (`ci.converge`)."""
+        return await self._push(pipeline_id, force=force)
 
     def lock(self, pipeline_id: int) -> asyncio.Lock:
         """The lock pushes of one pipeline hold (the drift check holds it too)."""
