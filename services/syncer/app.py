@@ -1,4 +1,5 @@
-"""syncer: the process that keeps Argo CD and KubeVela consistent with devops-server.
+"""syncer: the process that keeps Argo CD, KubeVela and each workspace's Jenkins folder and
+jobs consistent with devops-server.
 
 One syncer leads at a time. Every instance campaigns for the Lease `workbench-syncer` in the
 namespace `workbench-system` of the control-plane cluster (the namespace is created if it
@@ -14,7 +15,9 @@ The HTTP port serves:
   while a new leader is still converging;
 - `/metrics`: queue depth, reconciles by result, reconcile latency and retries per
   controller (`workbench_controller_*`), writes that repaired drift
-  (`workbench_syncer_repairs_total`), and leadership (`workbench_controller_leader`).
+  (`workbench_syncer_repairs_total`), Jenkins items nobody owns
+  (`workbench_syncer_jenkins_unknown_jobs`, `..._folders`), and leadership
+  (`workbench_controller_leader`).
 
 Without `WORKBENCH_CONTROL_PLANE_KUBECONFIG` there is nothing to reconcile: the syncer says
 so once and only serves health.

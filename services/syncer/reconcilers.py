@@ -17,6 +17,10 @@ The pieces, in the order they start:
    objects themselves queue their workspace in the provider's own controller, which is how
    an AppProject edited or deleted by hand is repaired at once.
 
+Beside them runs the `jenkins-jobs` controller (`jenkins_jobs`): no watch (Jenkins has none
+to offer), its keys queued by the change follower and its resync, and it is not waited for
+by `ready`, so a Jenkins that is down never keeps the Kubernetes side from being ready.
+
 `ready` is set once every key of each controller's first resync has been reconciled
 successfully: the first full sync after gaining the lease. A new term starts from nothing
 but the last change revision this process received (new caches, a fresh reload), which is
@@ -36,6 +40,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
 from services.syncer.argocd import AppProjects
+from services.syncer.jenkins_jobs import JenkinsJobs
 from services.syncer.kubevela import OamNamespaces
 from services.syncer.provider import Provider
 from services.syncer.tenancy import ChangeFollower, TenancyView
@@ -106,6 +111,7 @@ class Reconcilers:
         self.controllers: list[Controller[int]] = []  # those whose objects are listed
         self._first_pass = _FirstPass(provider.provider for provider in self.providers)
         self._follower = ChangeFollower(devops, self.view, self._changed, revision=revision)
+        self.jenkins_jobs = JenkinsJobs(devops, self.view, resync_seconds=options.resync_seconds)
 
     @property
     def ready(self) -> asyncio.Event:
@@ -128,6 +134,27 @@ class Reconcilers:
             for provider in self.providers:
                 group.create_task(self._run_provider(provider), name=provider.provider)
             group.create_task(self._follower.run(), name="tenancy-changes")
+            group.create_task(self._run_jenkins_jobs(), name=JenkinsJobs.name)
+
+    async def _run_jenkins_jobs(self) -> None:
+        """The Jenkins folders and jobs (`jenkins_jobs`): no watch, the change stream and the
+        resync queue its keys. Not part of `ready`: a Jenkins down must not hold it back."""
+        jobs = self.jenkins_jobs
+        controller: Controller[int] = Controller(
+            jobs.name,
+            jobs.reconcile,
+            list_keys=jobs.keys,
+            workers=self._options.workers,
+            resync_seconds=self._options.resync_seconds,
+            backoff_base=self._options.backoff_base,
+            backoff_cap=self._options.backoff_cap,
+        )
+        jobs.retry_after = controller.queue.add_after
+        self.controllers.append(controller)
+        try:
+            await controller.run()
+        finally:
+            await jobs.close()
 
     async def _run_provider(self, provider: Provider) -> None:
         """Watch the provider's objects and, once they are listed, reconcile them. A
