@@ -308,10 +308,14 @@ class JenkinsClient:
         try:
             await self._send("POST", f"{store}createCredentials", content=body, headers=headers)
         except JenkinsConflict:
-            url = f"{store}credential/{segment(credential_id)}/config.xml"
-            await self._send("POST", url, content=body, headers=headers)
+            await self.update_credential(folder, credential_id, xml)
             return False
         return True
+
+    async def update_credential(self, folder: ItemPath, credential_id: str, xml: str) -> None:
+        """Replace an existing credential with the one in `xml` (404 if it does not exist)."""
+        url = f"{_credential_store(folder)}credential/{segment(credential_id)}/config.xml"
+        await self._send("POST", url, content=xml.encode("utf-8"), headers={"Content-Type": XML})
 
     async def delete_credential(
         self, folder: ItemPath, credential_id: str, *, missing_ok: bool = False
@@ -327,6 +331,16 @@ class JenkinsClient:
         """The ids of the credentials in the folder's global domain."""
         data = await self._json(f"{_credential_store(folder)}api/json", tree="credentials[id]")
         return [str(entry["id"]) for entry in data.get("credentials") or []]
+
+    async def credential_descriptions(self, folder: ItemPath) -> dict[str, str]:
+        """Each credential's id and description in the folder's global domain, in one read.
+        Secrets never appear in it: Jenkins exports no credential field beyond these."""
+        tree = "credentials[id,description]"
+        data = await self._json(f"{_credential_store(folder)}api/json", tree=tree)
+        return {
+            str(entry["id"]): str(entry.get("description") or "")
+            for entry in data.get("credentials") or []
+        }
 
     # Configuration as Code.
 

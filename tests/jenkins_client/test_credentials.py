@@ -58,3 +58,34 @@ async def test_the_root_path_uses_the_system_store(jenkins: JenkinsClient) -> No
     await jenkins.put_credential((), "global", secret_text_xml("global", "x"))
 
     assert "global" in await jenkins.list_credentials(())
+
+
+async def test_credential_descriptions_give_each_id_with_its_description(
+    jenkins: JenkinsClient,
+) -> None:
+    await jenkins.ensure_folder("7")
+    await jenkins.put_credential("7", "a", secret_text_xml("a", "x", "first one"))
+    await jenkins.put_credential("7", "b", secret_text_xml("b", "y"))
+
+    assert await jenkins.credential_descriptions("7") == {"a": "first one", "b": ""}
+
+
+async def test_credential_descriptions_of_a_missing_folder_raise_not_found(
+    jenkins: JenkinsClient,
+) -> None:
+    with pytest.raises(JenkinsNotFound):
+        await jenkins.credential_descriptions("8")
+
+
+async def test_update_credential_replaces_it_and_refuses_a_missing_one(
+    jenkins: JenkinsClient, standin: JenkinsStandIn
+) -> None:
+    await jenkins.ensure_folder("7")
+    await jenkins.put_credential("7", "a", secret_text_xml("a", "x", "old"))
+
+    await jenkins.update_credential("7", "a", secret_text_xml("a", "z", "new"))
+
+    stored = standin.folder("7").credentials.domains["_"]["a"]
+    assert (stored.description, stored.fields["secret"]) == ("new", "z")
+    with pytest.raises(JenkinsNotFound):
+        await jenkins.update_credential("7", "ghost", secret_text_xml("ghost", "z"))
