@@ -51,6 +51,7 @@ its own while the others go on.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -108,8 +109,12 @@ class JenkinsJobs:
         self._clients: dict[str, tuple[Access, JenkinsClient]] = {}
         self._unknown_jobs: dict[int, tuple[str, frozenset[str]]] = {}
         self._unknown_folders: dict[str, frozenset[str]] = {}
+        self._reporting: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
+        if self._reporting is not None:
+            self._reporting.cancel()
+            await asyncio.gather(self._reporting, return_exceptions=True)
         for _, client in self._clients.values():
             await client.aclose()
         self._clients.clear()
@@ -117,14 +122,23 @@ class JenkinsJobs:
     # The keys.
 
     async def keys(self) -> set[int]:
-        """Every workspace; on the way, report each instance's unknown top-level items."""
+        """Every workspace. Each instance's top level is listed beside, in a task of its own,
+        so an instance slow to answer delays no key."""
         await self._view.reload(max_age=self._resync_seconds / 2)
         workspaces = self._view.workspace_ids()
-        await self._report_unknown_folders({str(workspace) for workspace in workspaces})
+        if self._reporting is None or self._reporting.done():
+            folders = {str(workspace) for workspace in workspaces}
+            self._reporting = asyncio.create_task(
+                self._report_unknown_folders(folders), name="jenkins-unknown-folders"
+            )
         return workspaces
 
     async def _report_unknown_folders(self, folders: set[str]) -> None:
-        listed = await self._devops.call(self._devops.jenkins.ListJenkins, empty_pb2.Empty())
+        try:
+            listed = await self._devops.call(self._devops.jenkins.ListJenkins, empty_pb2.Empty())
+        except Exception as error:  # the next resync tries again
+            logger.info("jenkins instances not listed (%s)", error)
+            return
 
         for instance in listed.items:
             try:

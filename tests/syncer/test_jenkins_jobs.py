@@ -217,6 +217,7 @@ async def test_a_jenkins_down_holds_back_only_its_own_workspaces_and_converges_o
     on_a = await workspace_on(sdk, "jenkins-a", (), "on-a")
     on_b = await workspace_on(sdk, "jenkins-b", ("build",), "on-b")
     await make_syncer(resync_seconds=0.3)
+    await eventually(lambda: jobs(jenkins_a, on_a) == set())  # the syncer made the folder
 
     await jenkins_a.down()
     saved = await add_pipeline(sdk, on_a, "build")
@@ -226,7 +227,7 @@ async def test_a_jenkins_down_holds_back_only_its_own_workspaces_and_converges_o
 
     # Jenkins A refuses every connection; B's workspace is repaired all the same.
     await eventually(lambda: jobs(jenkins_b, on_b) == {"build"}, within=10)
-    assert jobs(jenkins_a, on_a) is None
+    assert jobs(jenkins_a, on_a) == set()
 
     await jenkins_a.up()
     await eventually(lambda: jobs(jenkins_a, on_a) == {"build"}, within=15)
@@ -346,3 +347,77 @@ async def eventually_async(check: Any, within: float = 5.0) -> None:
         if loop.time() > deadline:
             raise AssertionError(f"not within {within}s")
         await asyncio.sleep(0.05)
+
+
+async def test_converge_workspace_names_each_job_by_what_it_did(
+    sdk: DevopsClient, quiet_devops: DevopsServer, jenkins_a: JenkinsStandIn
+) -> None:
+    await register(sdk, "jenkins-a", jenkins_a)
+    workspace = await workspace_on(sdk, "jenkins-a", ("build", "deploy", "test"))
+    async with by_hand(jenkins_a) as hand:
+        await hand.delete_item((str(workspace), "build"))
+        generated = await hand.get_job_config((str(workspace), "deploy"))
+        await hand.create_or_update_job(
+            (str(workspace), "deploy"), generated.replace("building", "edited by hand")
+        )
+
+    key = pipelines_sdk.WorkspaceKey(workspace_id=workspace)
+    first = await sdk.call(sdk.pipelines.ConvergeWorkspace, key)
+    again = await sdk.call(sdk.pipelines.ConvergeWorkspace, key)
+
+    assert (first.jenkins, list(first.created), list(first.updated), list(first.unchanged)) == (
+        "jenkins-a",
+        ["build"],
+        ["deploy"],
+        ["test"],
+    )
+    assert sorted(again.unchanged) == ["build", "deploy", "test"]
+    assert not (again.created or again.updated or again.failed)
+
+
+async def test_a_workspace_moved_again_before_the_cleanup_keeps_every_instance_to_clean(
+    sdk: DevopsClient,
+    devops: DevopsServer,
+    jenkins_a: JenkinsStandIn,
+    jenkins_b: JenkinsStandIn,
+) -> None:
+    """No syncer runs here: the previous instances pile up until one cleans them."""
+    await register(sdk, "jenkins-a", jenkins_a)
+    await register(sdk, "jenkins-b", jenkins_b)
+    workspace = await workspace_on(sdk, "jenkins-a", ())
+    ref = jenkins_sdk.WorkspaceCIRef(workspace_id=workspace)
+
+    async def previous() -> list[str]:
+        ci = await sdk.call(sdk.jenkins.GetWorkspaceCI, ref)
+        return [item.name for item in ci.previous]
+
+    await use(sdk, workspace, "jenkins-b")
+    assert await previous() == ["jenkins-a"]
+    await use(sdk, workspace, "jenkins-b")
+    assert await previous() == ["jenkins-a"]
+    await use(sdk, workspace, "jenkins-a")  # back where its folder still is
+    assert await previous() == ["jenkins-b"]
+
+
+async def test_a_top_level_item_of_no_workspace_is_reported_and_kept(
+    sdk: DevopsClient,
+    quiet_devops: DevopsServer,
+    jenkins_a: JenkinsStandIn,
+    make_syncer: SyncerFactory,
+) -> None:
+    await register(sdk, "jenkins-a", jenkins_a)
+    workspace = await workspace_on(sdk, "jenkins-a", ("build",))
+    async with by_hand(jenkins_a) as hand:
+        generated = await hand.get_job_config((str(workspace), "build"))
+        await hand.create_or_update_job(("someone-elses",), generated)
+
+    await make_syncer(resync_seconds=0.2)
+
+    def reported() -> bool:
+        value = REGISTRY.get_sample_value(
+            "workbench_syncer_jenkins_unknown_folders", {"instance": "jenkins-a"}
+        )
+        return value == 1.0
+
+    await eventually(reported)
+    assert jenkins_a.item("someone-elses") is not None
