@@ -20,12 +20,14 @@ desired state with the whole actual state, told nothing about why it runs:
    no credentials reconciler is committed yet.
    # TODO: count the workspace's credentials in the new folder once the credentials
    # reconciler lands, so a move waits for them too.
-6. Only when complete, each previous instance is cleaned: its folder `7` (jobs, their builds
-   and anything else in it) is deleted and devops-server is told to forget the instance
-   (`ForgetPreviousJenkins`). A previous instance that still runs builds of the workspace
-   (`unfinished_runs`) is left alone and the key looked at again after `wait_seconds`: the
-   builds finish there and keep their history, since every run records its instance. A
-   previous instance unregistered meanwhile is simply forgotten.
+6. Only when complete, each previous instance is cleaned: the jobs of the workspace's
+   pipelines are deleted from its folder `7`, then the folder itself (with the credentials
+   in it), unless it still holds jobs Workbench does not know: those are never deleted, so
+   the folder stays and is reported as unknown from then on. devops-server is then told to
+   forget the instance (`ForgetPreviousJenkins`). A previous instance that still runs
+   builds of the workspace (`unfinished_runs`) is left alone and the key looked at again
+   after `wait_seconds`: the builds finish there and keep their history, since every run
+   records its instance. A previous instance unregistered meanwhile is simply forgotten.
 
 So moving a workspace is `SetWorkspaceJenkins`: devops-server records the move as a
 workspace change, the change stream queues the key, and the reconcile above converges the
@@ -38,10 +40,11 @@ its job exists there ends in ERROR, as for any missing job.
 # can match a run of the old instance with that number. The dispatcher's polling keeps the
 # new runs right meanwhile; events need to match on the instance too.
 
-On every resync the top level of each registered instance is listed too: a folder whose name
-is no existing workspace's id is reported the same way
-(`workbench_syncer_jenkins_unknown_folders{instance}`), and left alone. That includes the
-folder of a deleted workspace: Workbench removes nothing it cannot vouch for.
+On every resync the top level of each registered instance is listed too: an item that is not
+the folder of a workspace using that instance (now or before a move not finished yet) is
+reported the same way (`workbench_syncer_jenkins_unknown_folders{instance}`), and left
+alone. That includes the folder of a deleted workspace, and one a workspace left behind:
+Workbench removes nothing it cannot vouch for.
 
 Writes (folders created, pushes devops-server made, old folders deleted) count in
 `workbench_syncer_repairs_total{provider="jenkins-jobs"}`; a converged system makes none. An
@@ -109,6 +112,8 @@ class JenkinsJobs:
         self._clients: dict[str, tuple[Access, JenkinsClient]] = {}
         self._unknown_jobs: dict[int, tuple[str, frozenset[str]]] = {}
         self._unknown_folders: dict[str, frozenset[str]] = {}
+        # Where each reconciled workspace may have its folder: its current and previous ones.
+        self._placed: dict[int, frozenset[str]] = {}
         self._reporting: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
@@ -127,13 +132,12 @@ class JenkinsJobs:
         await self._view.reload(max_age=self._resync_seconds / 2)
         workspaces = self._view.workspace_ids()
         if self._reporting is None or self._reporting.done():
-            folders = {str(workspace) for workspace in workspaces}
             self._reporting = asyncio.create_task(
-                self._report_unknown_folders(folders), name="jenkins-unknown-folders"
+                self._report_unknown_folders(workspaces), name="jenkins-unknown-folders"
             )
         return workspaces
 
-    async def _report_unknown_folders(self, folders: set[str]) -> None:
+    async def _report_unknown_folders(self, workspaces: set[int]) -> None:
         try:
             listed = await self._devops.call(self._devops.jenkins.ListJenkins, empty_pb2.Empty())
         except Exception as error:  # the next resync tries again
@@ -148,6 +152,12 @@ class JenkinsJobs:
                 logger.info("jenkins %s: top level not listed (%s)", instance.name, error)
                 continue
 
+            # A workspace not reconciled yet is given the benefit of the doubt.
+            folders = {
+                str(workspace)
+                for workspace in workspaces
+                if instance.name in self._placed.get(workspace, {instance.name})
+            }
             unknown = frozenset(item["name"] for item in items) - folders
             if unknown != self._unknown_folders.get(instance.name, frozenset()):
                 if unknown:
@@ -168,7 +178,9 @@ class JenkinsJobs:
             ci = await call(devops.jenkins.GetWorkspaceCI, _ci_ref(workspace_id))
         except NotFound:
             self._set_unknown_jobs(workspace_id, "", frozenset())
+            self._placed.pop(workspace_id, None)
             return
+        self._placed[workspace_id] = frozenset([ci.jenkins, *(p.name for p in ci.previous)])
         if not ci.jenkins:
             return
 
@@ -200,10 +212,13 @@ class JenkinsJobs:
             )
 
         for previous in ci.previous:
-            await self._clean(workspace_id, previous)
+            await self._clean(workspace_id, previous, wanted)
 
-    async def _clean(self, workspace_id: int, previous: jenkins_pb2.PreviousJenkins) -> None:
-        """Remove the folder the workspace left on an instance it used before, then forget it."""
+    async def _clean(
+        self, workspace_id: int, previous: jenkins_pb2.PreviousJenkins, jobs: frozenset[str]
+    ) -> None:
+        """Remove the workspace's jobs from an instance it used before, and the folder with
+        them unless something Workbench does not know is left in it; then forget it."""
         if previous.unfinished_runs:
             logger.info(
                 "workspace %d: Jenkins %s still runs %d of its builds; its folder waits",
@@ -222,11 +237,35 @@ class JenkinsJobs:
             logger.info("workspace %d: Jenkins %s is gone; forgotten", workspace_id, previous.name)
         else:
             if await old.item_exists(folder):
-                await old.delete_item(folder, missing_ok=True)
-                self._wrote("deleted", previous.name, workspace_id, "folder")
+                await self._empty(old, previous.name, workspace_id, jobs)
 
         ref = jenkins_pb2.WorkspaceJenkins(workspace_id=workspace_id, name=previous.name)
         await self._devops.call(self._devops.jenkins.ForgetPreviousJenkins, ref)
+
+    async def _empty(
+        self, old: JenkinsClient, instance: str, workspace_id: int, jobs: frozenset[str]
+    ) -> None:
+        folder = (str(workspace_id),)
+        listed = frozenset(item["name"] for item in await old.list_jobs(folder))
+
+        for name in sorted(listed & jobs):
+            await old.delete_item((*folder, name), missing_ok=True)
+            self._wrote("deleted", instance, workspace_id, f"job {name}")
+
+        left = listed - jobs
+        if left:
+            # Reported as an unknown folder from now on, since the workspace is not there.
+            logger.warning(
+                "workspace %d: its old folder in Jenkins %s is kept, it holds jobs no "
+                "pipeline owns: %s",
+                workspace_id,
+                instance,
+                ", ".join(sorted(left)[:20]),
+                extra={"workspace": workspace_id},
+            )
+            return
+        await old.delete_item(folder, missing_ok=True)
+        self._wrote("deleted", instance, workspace_id, "folder")
 
     # Helpers.
 

@@ -73,6 +73,17 @@ async def quiet_devops(devops: DevopsServer) -> DevopsServer:
     return devops
 
 
+Both = tuple[JenkinsStandIn, JenkinsStandIn]
+
+
+@pytest.fixture
+async def both(sdk: DevopsClient, jenkins_a: JenkinsStandIn, jenkins_b: JenkinsStandIn) -> Both:
+    """Both stand-ins, registered as `jenkins-a` and `jenkins-b`."""
+    await register(sdk, "jenkins-a", jenkins_a)
+    await register(sdk, "jenkins-b", jenkins_b)
+    return jenkins_a, jenkins_b
+
+
 async def register(sdk: DevopsClient, name: str, jenkins: JenkinsStandIn) -> None:
     config = jenkins_api.JenkinsConfig(
         address=jenkins.url, username=jenkins.admin_user, password=jenkins.api_token
@@ -143,6 +154,20 @@ def unknown_gauge(instance: str) -> float:
     return value or 0.0
 
 
+def unknown_folders_gauge(instance: str) -> float:
+    value = REGISTRY.get_sample_value(
+        "workbench_syncer_jenkins_unknown_folders", {"instance": instance}
+    )
+    return value or 0.0
+
+
+async def previous_instances(sdk: DevopsClient, workspace_id: int) -> list[str]:
+    """The instances a workspace left whose folder devops-server still lists to clean."""
+    ref = jenkins_sdk.WorkspaceCIRef(workspace_id=workspace_id)
+    ci = await sdk.call(sdk.jenkins.GetWorkspaceCI, ref)
+    return [item.name for item in ci.previous]
+
+
 def successes() -> float:
     value = REGISTRY.get_sample_value(
         "workbench_controller_reconciles_total",
@@ -208,12 +233,10 @@ async def test_a_job_deleted_or_edited_by_hand_is_restored_and_an_unknown_job_ke
 async def test_a_jenkins_down_holds_back_only_its_own_workspaces_and_converges_once_back(
     sdk: DevopsClient,
     quiet_devops: DevopsServer,
-    jenkins_a: JenkinsStandIn,
-    jenkins_b: JenkinsStandIn,
+    both: Both,
     make_syncer: SyncerFactory,
 ) -> None:
-    await register(sdk, "jenkins-a", jenkins_a)
-    await register(sdk, "jenkins-b", jenkins_b)
+    jenkins_a, jenkins_b = both
     on_a = await workspace_on(sdk, "jenkins-a", (), "on-a")
     on_b = await workspace_on(sdk, "jenkins-b", ("build",), "on-b")
     await make_syncer(resync_seconds=0.3)
@@ -258,12 +281,10 @@ async def test_nothing_is_written_to_jenkins_at_rest(
 async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_there(
     sdk: DevopsClient,
     devops: DevopsServer,
-    jenkins_a: JenkinsStandIn,
-    jenkins_b: JenkinsStandIn,
+    both: Both,
     syncer: Syncer,
 ) -> None:
-    await register(sdk, "jenkins-a", jenkins_a)
-    await register(sdk, "jenkins-b", jenkins_b)
+    jenkins_a, jenkins_b = both
     workspace = await workspace_on(sdk, "jenkins-a", ("build", "deploy", "test"))
     await eventually(lambda: jobs(jenkins_a, workspace) == {"build", "deploy", "test"})
     first = await start_run(sdk, workspace, "build")
@@ -278,13 +299,15 @@ async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_ther
 
     await eventually(lambda: jobs(jenkins_b, workspace) == {"build", "deploy", "test"}, 15)
     await eventually(lambda: jobs(jenkins_a, workspace) is None, within=15)
-    ref = jenkins_sdk.WorkspaceCIRef(workspace_id=workspace)
 
     async def previous_forgotten() -> bool:
-        ci = await sdk.call(sdk.jenkins.GetWorkspaceCI, ref)
-        return bool(ci.jenkins == "jenkins-b" and not ci.previous)
+        return await previous_instances(sdk, workspace) == []
 
     await eventually_async(previous_forgotten)
+    ci = await sdk.call(
+        sdk.jenkins.GetWorkspaceCI, jenkins_sdk.WorkspaceCIRef(workspace_id=workspace)
+    )
+    assert ci.jenkins == "jenkins-b"
 
     # History stays in the database, with the instance each run ran on.
     [kept] = await runs_of(devops, workspace)
@@ -312,12 +335,10 @@ async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_ther
 async def test_the_old_folder_waits_for_the_builds_still_running_there(
     sdk: DevopsClient,
     devops: DevopsServer,
-    jenkins_a: JenkinsStandIn,
-    jenkins_b: JenkinsStandIn,
+    both: Both,
     make_syncer: SyncerFactory,
 ) -> None:
-    await register(sdk, "jenkins-a", jenkins_a)
-    await register(sdk, "jenkins-b", jenkins_b)
+    jenkins_a, jenkins_b = both
     workspace = await new_workspace(sdk)
     await use(sdk, workspace, "jenkins-a")
     await add_pipeline(sdk, workspace, "slow", SLOW_SCRIPT)
@@ -378,25 +399,17 @@ async def test_converge_workspace_names_each_job_by_what_it_did(
 async def test_a_workspace_moved_again_before_the_cleanup_keeps_every_instance_to_clean(
     sdk: DevopsClient,
     devops: DevopsServer,
-    jenkins_a: JenkinsStandIn,
-    jenkins_b: JenkinsStandIn,
+    both: Both,
 ) -> None:
     """No syncer runs here: the previous instances pile up until one cleans them."""
-    await register(sdk, "jenkins-a", jenkins_a)
-    await register(sdk, "jenkins-b", jenkins_b)
     workspace = await workspace_on(sdk, "jenkins-a", ())
-    ref = jenkins_sdk.WorkspaceCIRef(workspace_id=workspace)
-
-    async def previous() -> list[str]:
-        ci = await sdk.call(sdk.jenkins.GetWorkspaceCI, ref)
-        return [item.name for item in ci.previous]
 
     await use(sdk, workspace, "jenkins-b")
-    assert await previous() == ["jenkins-a"]
+    assert await previous_instances(sdk, workspace) == ["jenkins-a"]
     await use(sdk, workspace, "jenkins-b")
-    assert await previous() == ["jenkins-a"]
+    assert await previous_instances(sdk, workspace) == ["jenkins-a"]
     await use(sdk, workspace, "jenkins-a")  # back where its folder still is
-    assert await previous() == ["jenkins-b"]
+    assert await previous_instances(sdk, workspace) == ["jenkins-b"]
 
 
 async def test_a_top_level_item_of_no_workspace_is_reported_and_kept(
@@ -413,11 +426,32 @@ async def test_a_top_level_item_of_no_workspace_is_reported_and_kept(
 
     await make_syncer(resync_seconds=0.2)
 
-    def reported() -> bool:
-        value = REGISTRY.get_sample_value(
-            "workbench_syncer_jenkins_unknown_folders", {"instance": "jenkins-a"}
-        )
-        return value == 1.0
-
-    await eventually(reported)
+    await eventually(lambda: unknown_folders_gauge("jenkins-a") == 1.0)
     assert jenkins_a.item("someone-elses") is not None
+
+
+async def test_an_old_folder_holding_a_job_nobody_owns_loses_only_workbenchs_jobs(
+    sdk: DevopsClient,
+    devops: DevopsServer,
+    both: Both,
+    make_syncer: SyncerFactory,
+) -> None:
+    jenkins_a, jenkins_b = both
+    workspace = await workspace_on(sdk, "jenkins-a", ("build", "deploy"))
+    async with by_hand(jenkins_a) as hand:
+        generated = await hand.get_job_config((str(workspace), "build"))
+        await hand.create_or_update_job((str(workspace), "hand-made"), generated)
+    await make_syncer(resync_seconds=0.2)
+
+    await use(sdk, workspace, "jenkins-b")
+
+    await eventually(lambda: jobs(jenkins_b, workspace) == {"build", "deploy"}, within=10)
+    await eventually(lambda: jobs(jenkins_a, workspace) == {"hand-made"}, within=10)
+
+    async def previous_forgotten() -> bool:
+        return await previous_instances(sdk, workspace) == []
+
+    await eventually_async(previous_forgotten)
+
+    await eventually(lambda: unknown_folders_gauge("jenkins-a") == 1.0)
+    assert jobs(jenkins_a, workspace) == {"hand-made"}
