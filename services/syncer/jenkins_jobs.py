@@ -33,7 +33,7 @@ So moving a workspace is `SetWorkspaceJenkins`: devops-server records the move a
 workspace change, the change stream queues the key, and the reconcile above converges the
 new instance, then cleans the old one. Runs asked for after the move start on the new
 instance (the dispatcher reads the workspace's instance per pass); a run asked for before
-its job exists there ends in ERROR, as for any missing job.
+its job exists there waits in QUEUE until this reconcile has pushed it.
 
 # TODO: Jenkins events find their run by pipeline and build number, whatever the instance;
 # the new instance numbers builds from 1 again, so an event of a moved workspace's build

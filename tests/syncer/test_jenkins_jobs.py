@@ -455,3 +455,28 @@ async def test_an_old_folder_holding_a_job_nobody_owns_loses_only_workbenchs_job
 
     await eventually(lambda: unknown_folders_gauge("jenkins-a") == 1.0)
     assert jobs(jenkins_a, workspace) == {"hand-made"}
+
+
+async def test_a_run_asked_for_while_the_move_is_not_converged_waits_and_runs_there(
+    sdk: DevopsClient, devops: DevopsServer, both: Both, make_syncer: SyncerFactory
+) -> None:
+    jenkins_a, jenkins_b = both
+    workspace = await workspace_on(sdk, "jenkins-a", ("build",))
+    await use(sdk, workspace, "jenkins-b")  # no syncer yet: B has no job
+    await start_run(sdk, workspace, "build")
+    await devops.dispatcher.pass_once()
+    await devops.dispatcher.pass_once()
+    [waiting] = await runs_of(devops, workspace)
+    assert (waiting.state, waiting.queue_id) == ("QUEUE", None)
+
+    await make_syncer()
+
+    await jenkins_b.wait_for_run(f"{workspace}/build", 1, within=15)
+
+    async def ran_on_b() -> bool:
+        return [(run.jenkins, run.state) for run in await runs_of(devops, workspace)] == [
+            ("jenkins-b", "SUCCESS")
+        ]
+
+    await eventually_async(ran_on_b, within=15)
+    await eventually(lambda: jobs(jenkins_a, workspace) is None)

@@ -15,6 +15,9 @@ Decisions:
   once it has waited `give_up_after` seconds (default 10 minutes) it ends in ERROR with a
   description saying Jenkins did not answer. Jenkins refusing the build (no such job, job
   disabled, bad parameters) ends it in ERROR at once, with Jenkins's reason.
+- A workspace moving to another instance (`previous_jenkins` not empty) starts its runs on
+  the new one at once; a job the syncer has not put there yet is waited for like a Jenkins
+  that is down (the run stays QUEUE, up to `give_up_after`), not refused.
 - Builds are queued with no quiet period: Jenkins folds identical requests into one pending
   queue item, and a quiet period would fold two runs asked for together into one build. A
   request folded all the same (an identical run waits behind a build of a job that forbids
@@ -58,6 +61,12 @@ Path = tuple[str, str]
 
 # Notified with the workspace id when a run reaches a final state (migration 0005).
 ENDED_CHANNEL = "runs_ended"
+
+# Why a run waited too long while its workspace moved to another Jenkins.
+MOVING = (
+    "the workspace moved to another Jenkins instance and the job was not there in time; "
+    "run the pipeline again"
+)
 
 # Jenkins calls a refresh pass makes at once.
 REFRESH_CONCURRENCY = 8
@@ -192,7 +201,7 @@ class Dispatcher:
 
     async def dispatch(self, workspace_id: int) -> None:
         """Start a workspace's waiting runs in Jenkins, as many as its cap allows."""
-        settings = await self.instances.workspace_ci(workspace_id)
+        settings = await self.instances.workspace_ci(workspace_id, previous=True)
         async with self.store.sessions.begin() as session:
             locked = await session.scalar(
                 select(func.pg_try_advisory_xact_lock(DISPATCH_LOCK, workspace_id))
@@ -231,7 +240,7 @@ class Dispatcher:
             for run, name in waiting:
                 if run.pipeline_id in held:
                     continue
-                started = await self._start(client, run, name)
+                started = await self._start(client, run, name, moving=bool(settings.previous))
                 if started is None:
                     break
                 if not started:
@@ -282,9 +291,12 @@ class Dispatcher:
             logger.info("Jenkins folded run %s into queue item %s; trying later", run.seq, queue_id)
         return other is not None
 
-    async def _start(self, client: JenkinsClient, run: Run, name: str) -> int | None:
+    async def _start(
+        self, client: JenkinsClient, run: Run, name: str, *, moving: bool = False
+    ) -> int | None:
         """The queue item of the started build; 0 if the run ended in ERROR; None if Jenkins
-        is down (stop trying this pass)."""
+        is down, or the job is not on the instance a workspace is `moving` to yet (stop
+        trying this pass)."""
         values = params.for_jenkins(run.parameters, self.box)
         path = job_path(run.workspace_id, name)
         try:
@@ -293,6 +305,10 @@ class Dispatcher:
             await self._unstartable([(run, name)], "")
             return None
         except JenkinsError as error:
+            if moving and isinstance(error, JenkinsNotFound):
+                # The syncer is still converging the new instance: wait for the job there.
+                await self._unstartable([(run, name)], MOVING)
+                return None
             logger.warning("Jenkins refused run %s of %s: %s", run.seq, "/".join(path), error)
             await self._move(run, states.ERROR, description=f"Jenkins refused the run: {error}")
             return 0
