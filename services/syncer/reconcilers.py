@@ -20,6 +20,8 @@ The pieces, in the order they start:
 Beside them runs the `jenkins-jobs` controller (`jenkins_jobs`): no watch (Jenkins has none
 to offer), its keys queued by the change follower and its resync, and it is not waited for
 by `ready`, so a Jenkins that is down never keeps the Kubernetes side from being ready.
+The `jenkins-credentials` controller (`credentials`) is not waited for either; it watches
+the credential Secrets and starts, like a provider, once they are listed.
 
 `ready` is set once every key of each controller's first resync has been reconciled
 successfully: the first full sync after gaining the lease. A new term starts from nothing
@@ -33,6 +35,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -40,6 +43,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
 from services.syncer.argocd import AppProjects
+from services.syncer.credentials import JenkinsCredentials
 from services.syncer.jenkins_jobs import JenkinsJobs
 from services.syncer.kubevela import OamNamespaces
 from services.syncer.provider import Provider
@@ -62,6 +66,12 @@ class SyncerOptions:
     backoff_base: float = 0.1
     backoff_cap: float = 60.0
     identity: str | None = None  # default: hostname and pid
+
+
+class _Enqueues(Protocol):
+    """What a watch reports to: `enqueue` is set to the controller's once it runs."""
+
+    enqueue: Callable[[int], None]
 
 
 class _FirstPass:
@@ -112,6 +122,9 @@ class Reconcilers:
         self._first_pass = _FirstPass(provider.provider for provider in self.providers)
         self._follower = ChangeFollower(devops, self.view, self._changed, revision=revision)
         self.jenkins_jobs = JenkinsJobs(devops, self.view, resync_seconds=options.resync_seconds)
+        self.jenkins_credentials = JenkinsCredentials(
+            api_client, devops, self.view, resync_seconds=options.resync_seconds
+        )
 
     @property
     def ready(self) -> asyncio.Event:
@@ -135,20 +148,30 @@ class Reconcilers:
                 group.create_task(self._run_provider(provider), name=provider.provider)
             group.create_task(self._follower.run(), name="tenancy-changes")
             group.create_task(self._run_jenkins_jobs(), name=JenkinsJobs.name)
+            group.create_task(self._run_jenkins_credentials(), name=JenkinsCredentials.name)
+
+    def _controller(
+        self,
+        name: str,
+        reconcile: Callable[[int], Awaitable[None]],
+        list_keys: Callable[[], Awaitable[set[int]]],
+    ) -> Controller[int]:
+        options = self._options
+        return Controller(
+            name,
+            reconcile,
+            list_keys=list_keys,
+            workers=options.workers,
+            resync_seconds=options.resync_seconds,
+            backoff_base=options.backoff_base,
+            backoff_cap=options.backoff_cap,
+        )
 
     async def _run_jenkins_jobs(self) -> None:
         """The Jenkins folders and jobs (`jenkins_jobs`): no watch, the change stream and the
         resync queue its keys. Not part of `ready`: a Jenkins down must not hold it back."""
         jobs = self.jenkins_jobs
-        controller: Controller[int] = Controller(
-            jobs.name,
-            jobs.reconcile,
-            list_keys=jobs.keys,
-            workers=self._options.workers,
-            resync_seconds=self._options.resync_seconds,
-            backoff_base=self._options.backoff_base,
-            backoff_cap=self._options.backoff_cap,
-        )
+        controller = self._controller(jobs.name, jobs.reconcile, jobs.keys)
         jobs.retry_after = controller.queue.add_after
         self.controllers.append(controller)
         try:
@@ -156,28 +179,39 @@ class Reconcilers:
         finally:
             await jobs.close()
 
+    async def _run_jenkins_credentials(self) -> None:
+        """The credential Secrets mirrored into Jenkins folders (`credentials`), reconciled
+        once the Secrets are listed, so none is mistaken for deleted. Not part of `ready`."""
+        credentials = self.jenkins_credentials
+        controller = self._controller(credentials.name, credentials.reconcile, credentials.keys)
+        try:
+            await self._watch_then_run(credentials.list_watch(), controller, credentials)
+        finally:
+            await credentials.close()
+
     async def _run_provider(self, provider: Provider) -> None:
         """Watch the provider's objects and, once they are listed, reconcile them. A
         provider whose objects cannot be listed (its CRD missing, its API failing) holds
         back only its own controller."""
-        lister = provider.list_watch()
-        controller: Controller[int] = Controller(
-            provider.provider,
-            self._reconcile_of(provider),
-            list_keys=self._keys_of(provider),
-            workers=self._options.workers,
-            resync_seconds=self._options.resync_seconds,
-            backoff_base=self._options.backoff_base,
-            backoff_cap=self._options.backoff_cap,
+        controller = self._controller(
+            provider.provider, self._reconcile_of(provider), self._keys_of(provider)
         )
-        async with asyncio.TaskGroup() as group:
-            group.create_task(self._watch(provider, lister), name=f"{provider.provider}-watch")
-            await lister.synced.wait()
-            provider.enqueue = controller.enqueue
-            self.controllers.append(controller)
-            group.create_task(controller.run(), name=f"{provider.provider}-controller")
+        await self._watch_then_run(provider.list_watch(), controller, provider)
 
-    async def _watch(self, provider: Provider, lister: ListWatch) -> None:
+    async def _watch_then_run(
+        self, lister: ListWatch, controller: Controller[int], watcher: _Enqueues
+    ) -> None:
+        """Run the watch and, once it has listed, the controller: from then on the keys the
+        watch reports go to the controller's queue."""
+        name = controller.name
+        async with asyncio.TaskGroup() as group:
+            group.create_task(self._watch(name, lister), name=f"{name}-watch")
+            await lister.synced.wait()
+            watcher.enqueue = controller.enqueue
+            self.controllers.append(controller)
+            group.create_task(controller.run(), name=f"{name}-controller")
+
+    async def _watch(self, name: str, lister: ListWatch) -> None:
         """Run the ListWatch for as long as this term lasts. It ends by raising on an API
         error other than 410 (a 404 while the CRD is missing, a 500); run it again after a
         pause. The same instance keeps what it knew, so its relist still reports objects
@@ -188,7 +222,7 @@ class Reconcilers:
             except ApiException as error:
                 logger.warning(
                     "%s: cannot list or watch (%s %s); retrying",
-                    provider.provider,
+                    name,
                     error.status,
                     error.reason,
                 )
