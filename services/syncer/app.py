@@ -1,5 +1,5 @@
-"""syncer: the process that keeps Argo CD, KubeVela and each workspace's Jenkins folder and
-jobs consistent with devops-server.
+"""syncer: the process that keeps Argo CD, KubeVela and each workspace's Jenkins folder, jobs
+and credentials consistent with devops-server and the credential Secrets.
 
 One syncer leads at a time. Every instance campaigns for the Lease `workbench-syncer` in the
 namespace `workbench-system` of the control-plane cluster (the namespace is created if it
