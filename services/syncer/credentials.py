@@ -296,6 +296,8 @@ class JenkinsCredentials:
         """Every workspace, and every workspace id a Secret still names."""
         await self._view.reload(max_age=self._resync_seconds / 2)
         named = {labelled_workspace(secret) for secret in self.cache}
+        present = {(secret.get("metadata") or {}).get("name") for secret in self.cache}
+        self._reported = {k: v for k, v in self._reported.items() if k in present}
         return self._view.workspace_ids() | {ws for ws in named if ws is not None}
 
     def _observed(self, secret: Obj) -> None:
@@ -345,6 +347,17 @@ class JenkinsCredentials:
 
         if refused:
             raise Incomplete(f"Jenkins {ci.jenkins!r} refused: {'; '.join(refused)}")
+
+    async def missing(self, workspace_id: int, jenkins: JenkinsClient) -> set[str]:
+        """The ids of the workspace's credentials that the instance behind `jenkins` lacks or
+        holds in another version: empty once its folder has them all (a move can wait for
+        that before the old folder goes)."""
+        wanted, _ = self._desired(workspace_id)
+        try:
+            actual = await jenkins.credential_descriptions((str(workspace_id),))
+        except JenkinsNotFound:
+            actual = {}
+        return {c.id for c in wanted if actual.get(c.id) != c.description}
 
     def _desired(self, workspace_id: int) -> tuple[list[Credential], set[str]]:
         """The credentials the workspace's Secrets render, and every id its Secrets claim."""

@@ -329,9 +329,36 @@ async def test_a_workspace_moved_to_another_jenkins_gets_its_credentials_there(
 ) -> None:
     jenkins_a, jenkins_b = instances
     workspace = await texts_on(sdk, core, "jenkins-a", {"token": "one"}, "a")
-    await make_syncer()
+    syncer = await make_syncer()
     await eventually(lambda: set(stored(jenkins_a, workspace)) == {"token"}, within=10)
 
-    await use(sdk, workspace, "jenkins-b")
+    credentials = controller(syncer)
+    async with by_hand(jenkins_b) as on_b:
+        assert await credentials.missing(workspace, on_b) == {"token"}
 
-    await eventually(lambda: values(jenkins_b, workspace) == {"token": {"secret": "one"}}, 10)
+        await use(sdk, workspace, "jenkins-b")
+
+        await eventually(lambda: values(jenkins_b, workspace) == {"token": {"secret": "one"}})
+        assert await credentials.missing(workspace, on_b) == set()
+
+
+async def test_a_secret_held_by_a_finalizer_counts_as_deleted_once_its_deletion_is_asked(
+    sdk: DevopsClient,
+    instances: tuple[JenkinsStandIn, JenkinsStandIn],
+    core: aclient.CoreV1Api,
+    control_plane: KubeStandIn,
+    make_syncer: SyncerFactory,
+) -> None:
+    jenkins_a = instances[0]
+    workspace = await texts_on(sdk, core, "jenkins-a", {"held": "one"}, "a")
+    name = apiserver_credentials.secret_name(workspace, "held")
+    patch = {"metadata": {"finalizers": ["example.com/hold"]}}
+    await core.patch_namespaced_secret(name, NAMESPACE, patch)
+    await make_syncer()
+    await eventually(lambda: set(stored(jenkins_a, workspace)) == {"held"}, within=10)
+
+    await delete_secret(core, workspace, "held")
+
+    await eventually(lambda: stored(jenkins_a, workspace) == {})
+    held = control_plane.get_object("v1", "Secret", name, NAMESPACE)
+    assert held is not None and held["metadata"]["deletionTimestamp"]
