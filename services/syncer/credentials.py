@@ -360,23 +360,31 @@ class JenkinsCredentials:
         return {c.id for c in wanted if actual.get(c.id) != c.description}
 
     def _desired(self, workspace_id: int) -> tuple[list[Credential], set[str]]:
-        """The credentials the workspace's Secrets render, and every id its Secrets claim."""
-        wanted: list[Credential] = []
+        """The credentials the workspace's Secrets render, and every id its Secrets claim.
+        Of two Secrets claiming one id (only a hand-made one can), the first by name wins
+        and the other is reported: mirroring both would rewrite the credential every pass."""
+        wanted: dict[str, Credential] = {}
         claimed: set[str] = set()
-        for secret in self.cache:
-            metadata = secret.get("metadata") or {}
+        by_name = sorted(self.cache, key=lambda secret: secret["metadata"].get("name", ""))
+        for secret in by_name:
+            metadata = secret["metadata"]
             labels = metadata.get("labels") or {}
             if labels.get(WORKSPACE_LABEL) != str(workspace_id) or metadata.get(
                 "deletionTimestamp"
             ):
                 continue
 
-            claimed.add(labels.get(CREDENTIAL_LABEL, ""))
+            credential_id = labels.get(CREDENTIAL_LABEL, "")
             try:
-                wanted.append(desired_credential(secret))
+                if credential_id in claimed:
+                    raise Unusable(f"another Secret already stands for credential {credential_id}")
+                claimed.add(credential_id)
+                credential = desired_credential(secret)
             except Unusable as problem:
                 self._report(metadata, workspace_id, problem)
-        return sorted(wanted, key=lambda credential: credential.id), claimed
+                continue
+            wanted[credential.id] = credential
+        return sorted(wanted.values(), key=lambda credential: credential.id), claimed
 
     async def _put(
         self,

@@ -10,8 +10,9 @@ writes.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from amamba.credential.v1alpha1 import credentials_pb2 as cred
@@ -183,6 +184,25 @@ async def test_a_secret_of_an_unknown_type_or_missing_a_value_is_unusable() -> N
     secret["data"] = {}
     with pytest.raises(Unusable, match="'secret' is missing"):
         desired_credential(secret)
+
+
+async def test_a_secret_that_cannot_be_mirrored_still_claims_its_id() -> None:
+    async with aclient.ApiClient() as api:
+        credentials = JenkinsCredentials(api, cast(Any, None), cast(Any, None))
+    good = await as_json(
+        apiserver_credentials._secret(7, "a", cred.SECRET_TEXT, "", {"secret": "x"})
+    )
+    twin = copy.deepcopy(good)
+    twin["metadata"]["name"] += "-copy"  # made by hand, with the same credential label
+    broken = await as_json(apiserver_credentials._secret(7, "b", cred.SECRET_TEXT, "", {}))
+    other = await as_json(apiserver_credentials._secret(8, "c", cred.SECRET_TEXT, "", {}))
+    for secret in (good, twin, broken, other):
+        credentials.cache.handle("ADDED", secret)
+
+    wanted, claimed = credentials._desired(7)
+
+    assert [credential.id for credential in wanted] == ["a"]
+    assert claimed == {"a", "b"}
 
 
 # The controller, against the stand-ins.
