@@ -12,14 +12,16 @@ The `jenkins-credentials` controller is keyed by workspace id, with the queue, p
 backoff, resync and metrics of every syncer controller. Its inputs are watched: a `ListWatch`
 on the credential Secrets (its events queue the Secret's workspace) and devops-server's
 change stream (a workspace moved to another instance is a workspace change). Jenkins offers
-no watch, so a credential edited or deleted there by hand is repaired by the next resync.
+no watch, so a credential edited or deleted there by hand is repaired by the next resync,
+as is a workspace that followed a new default instance without a change of its own.
 
 A reconcile of workspace `7`, told nothing about why it runs:
 
 1. Desired: every Secret of workspace 7 in the watch's cache (one being deleted counts as
    gone) rendered as the credential's config.xml. A Secret that cannot be rendered (an
-   unknown type, a value missing, a character XML cannot carry) is reported once per
-   version and skipped; its id stays claimed, so nothing with that id is deleted.
+   unknown type, a value missing, a character XML cannot carry, a second Secret for an id)
+   is reported once per version and skipped; its id stays claimed, so nothing with that id
+   is deleted.
 2. `GetWorkspaceCI` names the instance; none, or a workspace gone, leaves Jenkins alone (the
    folder of a workspace that no longer exists is not this controller's to empty).
 3. Actual: one read of the folder store, `id` and `description` of each credential. A
@@ -49,8 +51,10 @@ keyed by the Secret's `metadata.uid`. So:
 Credentials are matched by description only, because Jenkins never returns secret values
 (config.xml comes back `<secret-redacted/>`): a value changed by hand in Jenkins that keeps
 the description is not noticed.
-# TODO: compare a credential fingerprint if Jenkins ever exports one that covers secrets;
-# `fingerprint` in the REST API is the usage record, not a digest of the values.
+# TODO: detect values edited in Jenkins. The REST API's `fingerprint` of a credential may
+# be a digest of its stored form, but reading it creates a fingerprint record in Jenkins (a
+# write per read) and whether it covers the secret values is unverified; a periodic rewrite
+# would break "no writes at rest".
 
 Deletion, and Jenkins being down. No finalizer holds a Secret: deleting it removes it from
 the cluster at once, and the credential becomes an orphan of ours that every reconcile of the
@@ -63,7 +67,8 @@ syncer runs.)
 
 Moving a workspace: the next reconcile reads the new instance from `GetWorkspaceCI` and
 converges that folder; the old folder, our credentials in it included, is removed by the
-`jenkins-jobs` controller once the move is complete.
+`jenkins-jobs` controller once the move is complete. `missing(workspace, client)` tells
+which credentials an instance still lacks, for a move that should wait for them.
 
 Writes count in `workbench_syncer_repairs_total{provider="jenkins-credentials"}` (`created`,
 `updated`, `deleted`); a converged system makes none. No log line or error carries a value:
