@@ -29,7 +29,14 @@ from services.syncer.app import Syncer
 from services.syncer.credentials import JenkinsCredentials, Unusable, desired_credential, ours
 from tests.jenkins_client.helpers import secret_text_xml
 from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
-from tests.syncer.test_jenkins_jobs import by_hand, register, standin, use
+from tests.syncer.test_jenkins_jobs import (
+    add_pipeline,
+    by_hand,
+    register,
+    standin,
+    start_run,
+    use,
+)
 
 NAMESPACE = "workbench-system"
 KUBECONFIG = "apiVersion: v1\nkind: Config\nclusters: []\n"
@@ -382,3 +389,36 @@ async def test_a_secret_held_by_a_finalizer_counts_as_deleted_once_its_deletion_
     await eventually(lambda: stored(jenkins_a, workspace) == {})
     held = control_plane.get_object("v1", "Secret", name, NAMESPACE)
     assert held is not None and held["metadata"]["deletionTimestamp"]
+
+
+async def test_a_pipeline_of_the_workspace_binds_the_mirrored_credential_by_its_name(
+    sdk: DevopsClient,
+    instances: tuple[JenkinsStandIn, JenkinsStandIn],
+    core: aclient.CoreV1Api,
+    make_syncer: SyncerFactory,
+) -> None:
+    jenkins_a = instances[0]
+    workspace = await texts_on(sdk, core, "jenkins-a", {"deploy-token": "t0ps3cret"}, "a")
+    script = """pipeline {
+    agent any
+    stages {
+        stage('Deploy') {
+            steps {
+                withCredentials([string(credentialsId: 'deploy-token', variable: 'TOKEN')]) {
+                    sh 'echo using $TOKEN'
+                }
+            }
+        }
+    }
+}
+"""
+    await make_syncer()
+    await eventually(lambda: set(stored(jenkins_a, workspace)) == {"deploy-token"}, within=10)
+    await add_pipeline(sdk, workspace, "deploy", script)
+
+    await start_run(sdk, workspace, "deploy")
+
+    run = await jenkins_a.wait_for_run(f"{workspace}/deploy", 1, within=15)
+    log = run.log.decode()
+    assert run.result == "SUCCESS", log
+    assert "using ****" in log and "t0ps3cret" not in log
