@@ -96,6 +96,7 @@ from libs.controller import ListWatch
 from libs.devops_client import DevopsClient
 from libs.jenkins import JenkinsClient, JenkinsError, JenkinsNotFound
 from libs.kube.objects import ObjectCache
+from services.syncer.instances import InstanceClients
 from services.syncer.provider import MANAGED_BY, REPAIRS, WORKSPACE_LABEL, labelled_workspace
 from services.syncer.tenancy import TenancyView
 
@@ -112,10 +113,10 @@ TYPE_ANNOTATION = "workbench.io/credential-type"
 DESCRIPTION_ANNOTATION = "workbench.io/description"
 SELECTOR = f"{CREDENTIAL_LABEL},{MANAGED_BY[0]}={MANAGED_BY[1]}"
 
-_MARKER = re.compile(r"\[managed by Workbench: ([0-9a-f]{32})\]\Z")
+_MARKER = re.compile(r"\[managed by Workbench: [0-9a-f]{32}\]\Z")
 # What XML 1.0 cannot carry at all; a value holding it cannot reach Jenkins.
 _NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_PRIVATE_KEY_SOURCE = (
+_DIRECT_ENTRY = (
     "com.cloudbees.jenkins.plugins.sshcredentials.impl."
     "BasicSSHUserPrivateKey$DirectEntryPrivateKeySource"
 )
@@ -186,7 +187,7 @@ def _decoded(data: dict[str, str]) -> dict[str, str]:
 
 
 def _fields(kind: str, data: dict[str, str]) -> list[tuple[str, str]]:
-    """The credential's own elements, as (path, text): `a/b` is element b inside a."""
+    """The credential's own elements, as (tag, text)."""
 
     def required(key: str) -> str:
         value = data.get(key, "")
@@ -202,7 +203,7 @@ def _fields(kind: str, data: dict[str, str]) -> list[tuple[str, str]]:
         return [
             ("username", required("username")),
             ("passphrase", data.get("passphrase", "")),
-            ("privateKeySource/privateKey", required("ssh-privatekey")),
+            ("privateKey", required("ssh-privatekey")),
         ]
     # KUBECONFIG: a secret file, as `withCredentials([file(...)])` binds it.
     content = base64.b64encode(required("kubeconfig").encode()).decode()
@@ -220,38 +221,12 @@ def _xml(
 ) -> str:
     root = ET.Element(class_name)
     elements = [("scope", "GLOBAL"), ("id", credential_id), ("description", description)]
-    for path, text in [*elements, *fields]:
+    for tag, text in [*elements, *fields]:
         parent = root
-        *outer, name = path.split("/")
-        for step in outer:
-            parent = ET.SubElement(parent, step, {"class": _PRIVATE_KEY_SOURCE})
-        ET.SubElement(parent, name).text = text
+        if tag == "privateKey":  # inside its source, as Jenkins writes an SSH key
+            parent = ET.SubElement(root, "privateKeySource", {"class": _DIRECT_ENTRY})
+        ET.SubElement(parent, tag).text = text
     return ET.tostring(root, encoding="unicode")
-
-
-class _Instances:
-    """A client per Jenkins instance, made again when devops-server hands out other access."""
-
-    def __init__(self, devops: DevopsClient) -> None:
-        self._devops = devops
-        self._clients: dict[str, tuple[tuple[str, str, str], JenkinsClient]] = {}
-
-    async def client(self, instance: str) -> JenkinsClient:
-        ref = jenkins_pb2.InstanceRef(name=instance)
-        access = await self._devops.call(self._devops.jenkins.GetInstanceAccess, ref)
-        wanted = (access.address, access.username, access.token)
-        known = self._clients.pop(instance, None)
-        if known is not None and known[0] != wanted:
-            await known[1].aclose()
-            known = None
-        made = known[1] if known is not None else JenkinsClient(*wanted)
-        self._clients[instance] = (wanted, made)
-        return made
-
-    async def close(self) -> None:
-        for _, made in self._clients.values():
-            await made.aclose()
-        self._clients.clear()
 
 
 class JenkinsCredentials:
@@ -273,7 +248,7 @@ class JenkinsCredentials:
         self._view = view
         self._namespace = namespace
         self._resync_seconds = resync_seconds
-        self._instances = _Instances(devops)
+        self._instances = InstanceClients(devops)
         self._reported: dict[str, str] = {}  # Secret name -> resourceVersion reported unusable
         self.cache = ObjectCache(on_event=self._observed)
         self.enqueue: Callable[[int], None] = lambda workspace_id: None
