@@ -318,7 +318,8 @@ class JenkinsCredentials:
             except JenkinsError as error:
                 if isinstance(error, Unavailable):
                     raise
-                refused.append(f"{credential.id}: {error}")
+                # Only the status: Jenkins's text about a credential it refused might quote it.
+                refused.append(f"{credential.id} ({error.status or type(error).__name__})")
 
         for credential_id, description in sorted(actual.items()):
             if credential_id not in claimed and ours(description):
