@@ -15,11 +15,11 @@ desired state with the whole actual state, told nothing about why it runs:
    unchanged ones cost a read. The answer names every job by outcome.
 4. The folder is listed. Jobs Workbench does not know are reported (a warning when the set
    changes, and `workbench_syncer_jenkins_unknown_jobs{instance}`), never deleted.
-5. Complete means every pipeline's job is listed in the folder and none failed; anything less
-   raises, so the key is retried with its backoff. Credentials are not part of the check:
-   no credentials reconciler is committed yet.
-   # TODO: count the workspace's credentials in the new folder once the credentials
-   # reconciler lands, so a move waits for them too.
+5. Complete means every pipeline's job is listed in the folder and none failed, and, while
+   a move is unfinished, that the folder also holds every credential of the workspace as
+   the `jenkins-credentials` controller renders it (`credentials.missing`, asked only once
+   that controller has listed the credential Secrets). Anything less raises, so the key is
+   retried with its backoff.
 6. Only when complete, each previous instance is cleaned: the jobs of the workspace's
    pipelines are deleted from its folder `7`, then the folder itself (with the credentials
    in it), unless it still holds jobs Workbench does not know: those are never deleted, so
@@ -57,6 +57,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from google.protobuf import empty_pb2
 from prometheus_client import Gauge
@@ -90,6 +91,12 @@ class Incomplete(Exception):
     """The current instance does not have every job yet; the key is retried."""
 
 
+class CredentialsCheck(Protocol):
+    """What a move asks the credentials reconciler (`credentials.JenkinsCredentials`)."""
+
+    async def missing(self, workspace_id: int, jenkins: JenkinsClient) -> set[str]: ...
+
+
 class JenkinsJobs:
     """The reconcile and key listing of the `jenkins-jobs` controller."""
 
@@ -109,6 +116,9 @@ class JenkinsJobs:
         self.wait_seconds = wait_seconds
         self.retry_after: Callable[[int, float], None] = lambda workspace_id, delay: None
         self.writes = 0
+        # Set by `Reconcilers`: a move waits for the credentials too, once they are listed.
+        self.credentials: CredentialsCheck | None = None
+        self.credentials_listed = asyncio.Event()
         self._clients: dict[str, tuple[Access, JenkinsClient]] = {}
         self._unknown_jobs: dict[int, tuple[str, frozenset[str]]] = {}
         self._unknown_folders: dict[str, frozenset[str]] = {}
@@ -211,8 +221,23 @@ class JenkinsJobs:
                 f"{ci.jenkins!r} yet{': ' + reasons if reasons else ''}"
             )
 
+        if ci.previous and self.credentials is not None:
+            await self._check_credentials(workspace_id, ci.jenkins, jenkins)
         for previous in ci.previous:
             await self._clean(workspace_id, previous, wanted)
+
+    async def _check_credentials(
+        self, workspace_id: int, instance: str, jenkins: JenkinsClient
+    ) -> None:
+        """Raise unless the instance has every credential of the workspace."""
+        assert self.credentials is not None
+        if not self.credentials_listed.is_set():
+            raise Incomplete("the credential Secrets are not listed yet")
+        missing = await self.credentials.missing(workspace_id, jenkins)
+        if missing:
+            raise Incomplete(
+                f"credentials not in Jenkins {instance!r} yet: {', '.join(sorted(missing))}"
+            )
 
     async def _clean(
         self, workspace_id: int, previous: jenkins_pb2.PreviousJenkins, jobs: frozenset[str]

@@ -125,6 +125,7 @@ class Reconcilers:
         self.jenkins_credentials = JenkinsCredentials(
             api_client, devops, self.view, resync_seconds=options.resync_seconds
         )
+        self.jenkins_jobs.credentials = self.jenkins_credentials
 
     @property
     def ready(self) -> asyncio.Event:
@@ -184,8 +185,10 @@ class Reconcilers:
         once the Secrets are listed, so none is mistaken for deleted. Not part of `ready`."""
         credentials = self.jenkins_credentials
         controller = self._controller(credentials.name, credentials.reconcile, credentials.keys)
+        lister = credentials.list_watch()
+        self.jenkins_jobs.credentials_listed = lister.synced  # a move waits for the listing
         try:
-            await self._watch_then_run(credentials.list_watch(), controller, credentials)
+            await self._watch_then_run(lister, controller, credentials)
         finally:
             await credentials.close()
 

@@ -14,8 +14,11 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from amamba.credential.v1alpha1 import credentials_pb2 as cred
 from amamba.pipeline.v1alpha1 import jenkins_instances_pb2 as jenkins_api
 from amamba.pipeline.v1alpha1 import pipelines_pb2 as api
+from kubernetes_asyncio import client as kube_client
+from kubernetes_asyncio import config as kube_config
 from prometheus_client import REGISTRY
 from sqlalchemy import select
 from workbench_sdk.devops.v1 import jenkins_pb2 as jenkins_sdk
@@ -25,6 +28,7 @@ from workbench_sdk.devops.v1 import runs_pb2 as runs_sdk
 from libs.devops_client import DevopsClient
 from libs.jenkins import JenkinsClient
 from sandbox.jenkins import JenkinsStandIn
+from sandbox.kube import KubeStandIn
 from services.devops_server.app import DevopsServer
 from services.devops_server.store.tables import Run
 from services.syncer.app import Syncer
@@ -140,6 +144,27 @@ async def runs_of(devops: DevopsServer, workspace_id: int) -> list[Run]:
             select(Run).where(Run.workspace_id == workspace_id).order_by(Run.id)
         )
         return list(found)
+
+
+def credentials(jenkins: JenkinsStandIn, workspace_id: int) -> set[str]:
+    """The ids of the credentials in the workspace's folder (none without a folder)."""
+    try:
+        return set(jenkins.folder(str(workspace_id)).credentials.domains["_"])
+    except KeyError:
+        return set()
+
+
+async def secret_text(control_plane: KubeStandIn, workspace_id: int, name: str, value: str) -> None:
+    """A secret-text credential of the workspace, as apiserver stores it (a Secret)."""
+    # Imported here: that module imports helpers from this one.
+    from tests.syncer.test_credentials import put_secret
+
+    api = await kube_config.new_client_from_config_dict(control_plane.kubeconfig())
+    try:
+        core = kube_client.CoreV1Api(api)
+        await put_secret(core, workspace_id, name, cred.SECRET_TEXT, {"secret": value})
+    finally:
+        await api.close()
 
 
 def jobs_controller(syncer: Syncer) -> JenkinsJobs:
@@ -278,15 +303,18 @@ async def test_nothing_is_written_to_jenkins_at_rest(
     assert jobs(jenkins_a, workspace) == {"build", "deploy", "test"}
 
 
-async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_there(
+async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_and_credentials(
     sdk: DevopsClient,
     devops: DevopsServer,
     both: Both,
+    control_plane: KubeStandIn,
     syncer: Syncer,
 ) -> None:
     jenkins_a, jenkins_b = both
     workspace = await workspace_on(sdk, "jenkins-a", ("build", "deploy", "test"))
+    await secret_text(control_plane, workspace, "deploy-token", "t0ps3cret")
     await eventually(lambda: jobs(jenkins_a, workspace) == {"build", "deploy", "test"})
+    await eventually(lambda: credentials(jenkins_a, workspace) == {"deploy-token"}, within=10)
     first = await start_run(sdk, workspace, "build")
     await jenkins_a.wait_for_run(f"{workspace}/build", 1)
 
@@ -299,6 +327,7 @@ async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_ther
 
     await eventually(lambda: jobs(jenkins_b, workspace) == {"build", "deploy", "test"}, 15)
     await eventually(lambda: jobs(jenkins_a, workspace) is None, within=15)
+    assert credentials(jenkins_b, workspace) == {"deploy-token"}
 
     async def previous_forgotten() -> bool:
         return await previous_instances(sdk, workspace) == []
@@ -480,3 +509,35 @@ async def test_a_run_asked_for_while_the_move_is_not_converged_waits_and_runs_th
 
     await eventually_async(ran_on_b, within=15)
     await eventually(lambda: jobs(jenkins_a, workspace) is None)
+
+
+async def test_the_old_folder_waits_for_the_credentials_on_the_new_instance(
+    sdk: DevopsClient, both: Both, make_syncer: SyncerFactory
+) -> None:
+    jenkins_a, jenkins_b = both
+    workspace = await workspace_on(sdk, "jenkins-a", ("build",))
+    syncer = await make_syncer(resync_seconds=0.2)
+    lacking = Lacking({"deploy-token"})
+    jobs_controller(syncer).credentials = lacking
+
+    await use(sdk, workspace, "jenkins-b")
+
+    await eventually(lambda: jobs(jenkins_b, workspace) == {"build"}, within=10)
+    await eventually(lambda: lacking.asked >= 3)
+    assert jobs(jenkins_a, workspace) == {"build"}
+    assert await previous_instances(sdk, workspace) == ["jenkins-a"]
+
+    lacking.ids = set()
+    await eventually(lambda: jobs(jenkins_a, workspace) is None, within=10)
+
+
+class Lacking:
+    """A credentials check saying the new instance lacks `ids`, counting the questions."""
+
+    def __init__(self, ids: set[str]) -> None:
+        self.ids = ids
+        self.asked = 0
+
+    async def missing(self, workspace_id: int, jenkins: JenkinsClient) -> set[str]:
+        self.asked += 1
+        return set(self.ids)
