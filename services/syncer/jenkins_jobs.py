@@ -66,6 +66,7 @@ from workbench_sdk.devops.v1 import jenkins_pb2, pipelines_pb2
 from libs.common.errors import NotFound
 from libs.devops_client import DevopsClient
 from libs.jenkins import JenkinsClient
+from services.syncer.instances import InstanceClients
 from services.syncer.provider import REPAIRS
 from services.syncer.tenancy import TenancyView
 
@@ -83,8 +84,6 @@ UNKNOWN_FOLDERS = Gauge(
     "Top-level items of an instance that are no workspace's folder (reported, never deleted).",
     ["instance"],
 )
-
-Access = tuple[str, str, str]  # address, username, token
 
 
 class Incomplete(Exception):
@@ -119,7 +118,7 @@ class JenkinsJobs:
         # Set by `Reconcilers`: a move waits for the credentials too, once they are listed.
         self.credentials: CredentialsCheck | None = None
         self.credentials_listed = asyncio.Event()
-        self._clients: dict[str, tuple[Access, JenkinsClient]] = {}
+        self._instances = InstanceClients(devops)
         self._unknown_jobs: dict[int, tuple[str, frozenset[str]]] = {}
         self._unknown_folders: dict[str, frozenset[str]] = {}
         # Where each reconciled workspace may have its folder: its current and previous ones.
@@ -130,9 +129,7 @@ class JenkinsJobs:
         if self._reporting is not None:
             self._reporting.cancel()
             await asyncio.gather(self._reporting, return_exceptions=True)
-        for _, client in self._clients.values():
-            await client.aclose()
-        self._clients.clear()
+        await self._instances.close()
 
     # The keys.
 
@@ -156,7 +153,7 @@ class JenkinsJobs:
 
         for instance in listed.items:
             try:
-                jenkins = await self._client(instance.name)
+                jenkins = await self._instances.client(instance.name)
                 items = await jenkins.list_jobs()
             except Exception as error:  # the keys of that instance report the failure
                 logger.info("jenkins %s: top level not listed (%s)", instance.name, error)
@@ -195,7 +192,7 @@ class JenkinsJobs:
             return
 
         folder = (str(workspace_id),)
-        jenkins = await self._client(ci.jenkins)
+        jenkins = await self._instances.client(ci.jenkins)
         if not await jenkins.item_exists(folder):
             await jenkins.ensure_folder(folder)
             self._wrote("created", ci.jenkins, workspace_id, "folder")
@@ -257,7 +254,7 @@ class JenkinsJobs:
 
         folder = (str(workspace_id),)
         try:
-            old = await self._client(previous.name)
+            old = await self._instances.client(previous.name)
         except NotFound:
             logger.info("workspace %d: Jenkins %s is gone; forgotten", workspace_id, previous.name)
         else:
@@ -293,20 +290,6 @@ class JenkinsJobs:
         self._wrote("deleted", instance, workspace_id, "folder")
 
     # Helpers.
-
-    async def _client(self, instance: str) -> JenkinsClient:
-        """A client of the instance, replaced when its address or credentials change."""
-        ref = jenkins_pb2.InstanceRef(name=instance)
-        found = await self._devops.call(self._devops.jenkins.GetInstanceAccess, ref)
-        access = (found.address, found.username, found.token)
-        known = self._clients.get(instance)
-        if known is not None and known[0] == access:
-            return known[1]
-        if known is not None:
-            await known[1].aclose()
-        client = JenkinsClient(*access)
-        self._clients[instance] = (access, client)
-        return client
 
     def _set_unknown_jobs(self, workspace_id: int, instance: str, unknown: frozenset[str]) -> None:
         before = self._unknown_jobs.pop(workspace_id, ("", frozenset()))
