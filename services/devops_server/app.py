@@ -45,10 +45,8 @@ from services.devops_server.ci.runs_service import RunsService
 from services.devops_server.ci.sync import JobPusher, SyncLoop
 from services.devops_server.crypto import SecretBox
 from services.devops_server.events import receiver
-from services.devops_server.events.envelope import EventKind
 from services.devops_server.events.items import ItemApplier
 from services.devops_server.events.recorder import EventRecorder
-from services.devops_server.events.runs import apply_run_event
 from services.devops_server.store.engine import create_engine, migrate, sessions
 from services.devops_server.tenancy.service import TenancyService
 from services.devops_server.tenancy.store import TenancyStore
@@ -123,10 +121,7 @@ class DevopsServer:
         )
         self.resync = Resync(self.sessions, self.jenkins, self.pipeline_pusher)
         self.pipeline_pusher.on_pushed = self.resync.remember_pushed
-        self.events = EventRecorder(
-            self.sessions,
-            {EventKind.RUN: apply_run_event, EventKind.ITEM: ItemApplier(self.resync.kick)},
-        )
+        self.events = EventRecorder(self.sessions, ItemApplier(self.resync.kick))
         events = receiver.router(self.events, self.instances, settings.internal_token)
         self._http = BackgroundHttp(http_app(events), settings.bind_host, settings.devops_http_port)
         self.grpc_port = 0

@@ -34,6 +34,10 @@ class Receiver:
     async def post(self, body: Any, **kwargs: Any) -> httpx.Response:
         return await self.http.post(WEBHOOK, json=body, headers=self.headers(**kwargs))
 
+    async def post_batch(self, body: Any, **kwargs: Any) -> httpx.Response:
+        """Post as event-proxy posts a backlog: a JSON array to the batch path."""
+        return await self.http.post(f"{WEBHOOK}:batch", json=body, headers=self.headers(**kwargs))
+
 
 @pytest.fixture
 async def receiver(database_url: str) -> AsyncIterator[Receiver]:

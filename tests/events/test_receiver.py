@@ -57,16 +57,24 @@ async def test_a_valid_envelope_is_recorded_with_its_plugin_time(receiver: Recei
 
 async def test_a_repeated_event_is_acknowledged_and_recorded_once(receiver: Receiver) -> None:
     body = envelope()
+    before = await duplicates(receiver)
 
     first = await receiver.post(body)
     second = await receiver.post(body)
 
     assert first.status_code == second.status_code == 200
     assert len(await rows(receiver, "SELECT id FROM jenkins_events")) == 1
+    assert await duplicates(receiver) == before + 1
+
+
+async def duplicates(receiver: Receiver) -> float:
+    """devops-server's count of repeated run.started events (its metrics span the tests)."""
     metrics = await receiver.http.get("/metrics")
-    assert 'workbench_events_duplicate_total{instance="jenkins-a",type="run.started"} 1.0' in (
-        metrics.text
-    )
+    sample = 'workbench_events_duplicate_total{instance="jenkins-a",type="run.started"} '
+    for line in metrics.text.splitlines():
+        if line.startswith(sample):
+            return float(line.removeprefix(sample))
+    return 0.0
 
 
 async def test_a_post_without_the_token_is_401(receiver: Receiver) -> None:

@@ -246,3 +246,25 @@ async def test_a_build_started_in_jenkins_shows_up_over_rest_through_event_proxy
         ("1", "SUCCESS", "MANUAL")
     ]
     assert listed[0]["startedBy"] == jenkins.admin_user
+
+
+async def test_the_same_build_number_on_another_instance_is_another_run(
+    receiver: Receiver,
+) -> None:
+    await receiver.devops.instances.register(
+        "jenkins-b", "http://127.0.0.1:2", "admin", "token", default=False, options={}
+    )
+    workspace_id = await pipeline(receiver)
+
+    for event in build_events(workspace_id, result="FAILURE"):
+        await receiver.post(event)
+    for event in build_events(workspace_id):  # after a move, numbers start again at 1
+        await receiver.post(event, instance="jenkins-b")
+
+    stored = await query(
+        receiver, "SELECT seq, jenkins, build_number, state FROM runs ORDER BY seq"
+    )
+    assert [tuple(r) for r in stored] == [
+        (1, "jenkins-a", 1, "FAILED"),
+        (2, "jenkins-b", 1, "SUCCESS"),
+    ]

@@ -20,12 +20,12 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -219,6 +219,10 @@ class RunStore:
         if states.is_final(target):
             values.setdefault("finished_at", now())
         async with self.sessions.begin() as session:
+            # The pipeline before its run, as event application locks them (`events.runs`).
+            await session.execute(
+                select(Pipeline.id).where(Pipeline.id == run.pipeline_id).with_for_update()
+            )
             moved = await session.scalar(
                 update(Run)
                 .where(Run.id == run.id, Run.state.in_(allowed))
@@ -228,12 +232,11 @@ class RunStore:
             if moved is None:
                 return None
             if target != run.state:
-                await self._summarise(session, moved)
+                successes = 1 if target == states.SUCCESS else 0
+                ended = {run.pipeline_id: successes} if states.is_final(target) else {}
+                await summarise_pipelines(session, {run.pipeline_id}, ended)
         assert isinstance(moved, Run)
         return moved
-
-    async def _summarise(self, session: AsyncSession, run: Run) -> None:
-        await summarise(session, run)
 
     # The dispatcher's queries.
 
@@ -276,29 +279,48 @@ class RunStore:
             )
 
 
-async def summarise(session: AsyncSession, run: Run) -> None:
-    """Keep the pipeline's run summary current after `run` changed state (same transaction)."""
-    await session.execute(
-        update(Pipeline)
-        .where(Pipeline.id == run.pipeline_id, Pipeline.last_run_seq == run.seq)
-        .values(last_run_state=run.state)
-    )
-    if not states.is_final(run.state):
+_LAST_RUN_STATE = text(
+    "UPDATE pipelines p SET last_run_state = r.state FROM runs r"
+    " WHERE p.id = ANY(CAST(:ids AS bigint[])) AND r.pipeline_id = p.id"
+    " AND r.seq = p.last_run_seq AND p.last_run_state IS DISTINCT FROM r.state"
+)
+_RECENT_VERDICTS = text(
+    "SELECT k.id, ARRAY(SELECT r.state FROM runs r WHERE r.pipeline_id = k.id"
+    " AND r.state = ANY(CAST(:counted AS text[])) ORDER BY r.seq DESC LIMIT :window) AS recent"
+    " FROM unnest(CAST(:ids AS bigint[])) AS k(id)"
+)
+_ENDED = text(
+    "UPDATE pipelines p SET total_successes = p.total_successes + k.successes,"
+    " weather = k.weather"
+    " FROM unnest(CAST(:ids AS bigint[]), CAST(:successes AS integer[]),"
+    " CAST(:weathers AS text[])) AS k(id, successes, weather)"
+    " WHERE p.id = k.id"
+)
+
+
+async def summarise_pipelines(
+    session: AsyncSession, changed: Collection[int], ended: Mapping[int, int]
+) -> None:
+    """Keep pipelines' run summaries current after their runs changed state (same transaction).
+
+    `changed` are the pipelines whose runs moved: `last_run_state` follows each one's newest
+    run. `ended` maps the pipelines where runs reached a final state to how many of those
+    succeeded: `total_successes` grows by that and `weather` is read again.
+    """
+    await session.execute(_LAST_RUN_STATE, {"ids": sorted(changed)})
+    if not ended:
         return
-    recent = (
-        await session.scalars(
-            select(Run.state)
-            .where(Run.pipeline_id == run.pipeline_id, Run.state.in_(states.COUNTED))
-            .order_by(Run.seq.desc())
-            .limit(states.WEATHER_WINDOW)
-        )
-    ).all()
-    successes = 1 if run.state == states.SUCCESS else 0
+    ids = sorted(ended)
+    rows = await session.execute(
+        _RECENT_VERDICTS,
+        {"ids": ids, "counted": list(states.COUNTED), "window": states.WEATHER_WINDOW},
+    )
+    weathers = {row.id: states.weather(row.recent) for row in rows}
     await session.execute(
-        update(Pipeline)
-        .where(Pipeline.id == run.pipeline_id)
-        .values(
-            total_successes=Pipeline.total_successes + successes,
-            weather=states.weather(recent),
-        )
+        _ENDED,
+        {
+            "ids": ids,
+            "successes": [ended[i] for i in ids],
+            "weathers": [weathers[i] for i in ids],
+        },
     )

@@ -11,7 +11,7 @@ and the body is kept for inspection.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -57,14 +57,23 @@ class Envelope(BaseModel):
         """Accept the plugin's `+0800` offsets as well as RFC 3339 ones."""
         if isinstance(value, str) and value:
             try:
-                return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%f%z")
+                moment = datetime.fromisoformat(value)
             except ValueError:
-                return value
+                return value  # for pydantic to say what is wrong with it
+            return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
         return value or None
 
     @property
     def kind(self) -> EventKind:
         return EventKind.RUN if self.type in RUN_EVENTS else EventKind.ITEM
+
+    @property
+    def subject(self) -> str:
+        """What the event is about, for ordering: the build of a run event (its job and
+        number), the item of an item event (its full name, else its URL)."""
+        if self.kind is EventKind.RUN:
+            return f"run {self.source or self.url}#{self.data.get('number')}"
+        return f"item {self.data.get('fullName') or self.url or self.source}"
 
 
 def parse(body: Any) -> Envelope:

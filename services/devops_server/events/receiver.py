@@ -12,6 +12,14 @@ checked in this order, and every refusal is counted:
 4. The event id was not seen before; a repeat is acknowledged with 200 and changes nothing.
 
 Then the event is applied in the transaction that records its id, and the answer is `{}`.
+
+`POST ...webhooks/jenkins:batch` is event-proxy's way in: the same checks for the post, then
+a JSON array of up to 1,000 envelopes, in the order event-proxy took them, recorded and
+applied in one transaction. The answer has one result per element, in order:
+`{"results": [{"id": ..., "status": 200 | 400, "message": ...}]}`: 200 with what applying it
+did (or "seen before"), 400 naming what is wrong with a malformed element (kept like a
+malformed single post; the others are applied all the same). A failure of the whole batch
+(the database is down) is a 5xx for the post, and event-proxy sends it again.
 """
 
 from __future__ import annotations
@@ -21,18 +29,21 @@ import json
 import logging
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from prometheus_client import Counter, Histogram
 
 from services.devops_server.ci.instances import InstanceStore
-from services.devops_server.events.envelope import MalformedEnvelope, parse
+from services.devops_server.events.envelope import Envelope, MalformedEnvelope, parse
 from services.devops_server.events.recorder import EventRecorder
 
 logger = logging.getLogger(__name__)
 
 PATH = "/apis/internel.amamba.io/devops/pipeline/v1alpha1/webhooks/jenkins"
+BATCH_PATH = PATH + ":batch"
 MAX_BODY = 4 * 1024 * 1024
+MAX_BATCH = 1000
 
 RECEIVED = Counter(
     "workbench_events_received_total", "Jenkins events received", ["type", "instance"]
@@ -46,7 +57,7 @@ REJECTED = Counter(
 )
 APPLY_SECONDS = Histogram(
     "workbench_events_apply_seconds",
-    "Time to record and apply one event",
+    "Time to record and apply one post's events",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
 LAG_SECONDS = Histogram(
@@ -83,42 +94,139 @@ def router(recorder: EventRecorder, instances: InstanceStore, token: str) -> API
     expected = f"Bearer {token}".encode()
     known = KnownInstances(instances)
 
-    @routes.post(PATH, include_in_schema=False)
-    async def receive(request: Request) -> Response:
-        """Take one Generic Event plugin envelope from event-proxy."""
+    async def admit(request: Request) -> tuple[str, bytes, Response | None]:
+        """The instance a post comes from and its body, and the answer if it is refused."""
         presented = request.headers.get("authorization", "").encode()
         instance = request.headers.get("x-workbench-jenkins", "")[:63]
         if not hmac.compare_digest(presented, expected):
             REJECTED.labels("unauthenticated", instance).inc()
-            return _error(401, 16, "events must carry event-proxy's bearer token")
+            return instance, b"", _error(401, 16, "events must carry event-proxy's bearer token")
         if not await known.has(instance):
             REJECTED.labels("unknown-instance", instance).inc()
-            return _error(403, 7, f"Jenkins instance {instance!r} is not registered")
-
+            refused = _error(403, 7, f"Jenkins instance {instance!r} is not registered")
+            return instance, b"", refused
         body = await request.body()
         if len(body) > MAX_BODY:
             REJECTED.labels("too-large", instance).inc()
-            return _error(413, 3, f"the envelope is larger than {MAX_BODY} bytes")
+            return instance, b"", _error(413, 3, f"the body is larger than {MAX_BODY} bytes")
+        return instance, body, None
+
+    async def malformed(instance: str, reason: str, body: bytes) -> None:
+        REJECTED.labels("malformed", instance).inc()
+        await recorder.reject(instance, reason, body)
+
+    async def take(events: list[Envelope], instance: str) -> list[str | None]:
+        """Record and apply `events`; per event its outcome, None for a repeat."""
+        if not events:
+            return []
+        for event in events:
+            RECEIVED.labels(event.type, instance).inc()
+        started = time.perf_counter()
+        outcomes = await recorder.record(events, instance)
+        APPLY_SECONDS.observe(time.perf_counter() - started)
+        now = datetime.now(UTC)
+        for event, outcome in zip(events, outcomes, strict=True):
+            if outcome is None:
+                DUPLICATES.labels(event.type, instance).inc()
+                continue
+            APPLIED.labels(event.type, instance).inc()
+            if event.time is not None:
+                LAG_SECONDS.observe(max(0.0, (now - event.time).total_seconds()))
+            logger.debug("event %s %s from %s: %s", event.type, event.id, instance, outcome)
+        return outcomes
+
+    async def alone(event: Envelope, instance: str) -> tuple[int, str]:
+        """Record and apply one event of a failed batch: its status and message."""
+        try:
+            [outcome] = await take([event], instance)
+        except Exception as error:
+            logger.warning(
+                "event %s %s from %s could not be applied: %s",
+                event.type,
+                event.id,
+                instance,
+                type(error).__name__,
+            )
+            return 500, "the event could not be applied; send it again"
+        return 200, outcome or "seen before"
+
+    @routes.post(PATH, include_in_schema=False)
+    async def receive(request: Request) -> Response:
+        """Take one Generic Event plugin envelope from event-proxy."""
+        instance, body, refused = await admit(request)
+        if refused is not None:
+            return refused
         try:
             event = parse(json.loads(body))
         except (ValueError, MalformedEnvelope) as error:
             reason = str(error) if isinstance(error, MalformedEnvelope) else "body: not JSON"
-            REJECTED.labels("malformed", instance).inc()
-            await recorder.reject(instance, reason, body)
+            await malformed(instance, reason, body)
             return _error(400, 3, reason)
 
-        RECEIVED.labels(event.type, instance).inc()
-        started = time.perf_counter()
-        outcome = await recorder.record(event, instance)
-        APPLY_SECONDS.observe(time.perf_counter() - started)
-        if outcome is None:
-            DUPLICATES.labels(event.type, instance).inc()
-            return Response("{}", media_type="application/json")
-
-        APPLIED.labels(event.type, instance).inc()
-        if event.time is not None:
-            LAG_SECONDS.observe(max(0.0, (datetime.now(UTC) - event.time).total_seconds()))
-        logger.info("event %s %s from %s: %s", event.type, event.id, instance, outcome)
+        [outcome] = await take([event], instance)
+        logger.info("event %s %s from %s: %s", event.type, event.id, instance, outcome or "seen")
         return Response("{}", media_type="application/json")
+
+    @routes.post(BATCH_PATH, include_in_schema=False)
+    async def receive_batch(request: Request) -> Response:
+        """Take envelopes in order from event-proxy: a JSON array, each element answered."""
+        instance, body, refused = await admit(request)
+        if refused is not None:
+            return refused
+        try:
+            items = json.loads(body)
+        except ValueError:
+            return _error(400, 3, "body: not JSON")
+        if not isinstance(items, list):
+            return _error(400, 3, "body: a batch is a JSON array of envelopes")
+        if len(items) > MAX_BATCH:
+            return _error(400, 3, f"body: a batch holds at most {MAX_BATCH} envelopes")
+
+        results: list[dict[str, Any]] = []
+        parsed: list[tuple[int, Envelope]] = []
+        for item in items:
+            given = item.get("id") if isinstance(item, dict) else None
+            try:
+                event = parse(item)
+            except MalformedEnvelope as error:
+                await malformed(instance, str(error), json.dumps(item).encode())
+                results.append({"id": given, "status": 400, "message": str(error)})
+                continue
+            parsed.append((len(results), event))
+            results.append({"id": event.id, "status": 200, "message": ""})
+
+        events = [event for _, event in parsed]
+        try:
+            answered = [(200, outcome or "seen before") for outcome in await take(events, instance)]
+        except Exception:
+            # One event can be what fails the whole transaction: each is applied alone then,
+            # so the others go through and only the one that fails (and the later events
+            # about the same build or item, to keep their order) is sent again.
+            logger.exception(
+                "a batch of %d events from %s failed; applying them one by one",
+                len(events),
+                instance,
+            )
+            answered = []
+            failed: set[str] = set()
+            for event in events:
+                if event.subject in failed:  # never applied after an earlier one that failed
+                    answered.append((500, "an earlier event of the same subject failed"))
+                    continue
+                answered.append(await alone(event, instance))
+                if answered[-1][0] != 200:
+                    failed.add(event.subject)
+        for (index, _), (status, message) in zip(parsed, answered, strict=True):
+            results[index].update(status=status, message=message)
+
+        applied = sum(1 for r in results if r["status"] == 200)
+        logger.info(
+            "%d events from %s: %d taken, %d malformed",
+            len(results),
+            instance,
+            applied,
+            len(results) - applied,
+        )
+        return Response(json.dumps({"results": results}), media_type="application/json")
 
     return routes

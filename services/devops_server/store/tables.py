@@ -248,6 +248,18 @@ class Run(Base):
             "state",
             postgresql_where=text("state IN ('QUEUE', 'RUNNING', 'PAUSED')"),
         ),
+        Index(
+            "ix_runs_pipeline_build",
+            "pipeline_id",
+            "build_number",
+            postgresql_where=text("build_number IS NOT NULL"),
+        ),
+        Index(
+            "ix_runs_pipeline_queue_item",
+            "pipeline_id",
+            "queue_id",
+            postgresql_where=text("build_number IS NULL AND queue_id IS NOT NULL"),
+        ),
     )
 
 
