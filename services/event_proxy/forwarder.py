@@ -3,12 +3,25 @@
 Flow. A feeder pages pending events out of the outbox in arrival order (a cursor on `seq`)
 into a window held in memory (at most `window` events; the rest wait on disk, so an outage of
 any length costs disk, not memory). Each event joins the queue of its ordering key (one run,
-or one item; see `envelope`). A key with events is handed to one of `concurrency` workers at
-a time, which POSTs the key's first event; only when that event is settled does the key's
-next event become deliverable. So events of one run never overtake each other, and runs go
-in parallel: a slow or failing run holds back its own events, not the others'.
+or one item; see `envelope`). A worker (`concurrency` of them) takes a key that has events,
+and then more keys that are waiting, until it holds `batch` events (or about 1 MiB): for
+each key, its events in order. It POSTs them as one JSON array to the batch path of the
+target (`<target_url>:batch`), which answers one status per event; a key is in one worker's
+hands at a time, and only when its events are settled can the key go out again. So events of
+one run never overtake each other, runs go in parallel, and under load one post carries many
+events: devops-server applies a whole batch in one transaction.
 
-Outcome of one attempt, by what devops-server answered:
+A post that holds one event (always, with `batch` 1; under light load, mostly) goes to
+`target_url` itself, byte for byte with the plugin's headers, as the plugin would have posted
+it; so does an event too large to share a post. A receiver that answers 404 or 405 on the
+batch path takes only single events: event-proxy says so once and posts one event at a time
+from then on (posts already in flight are sent again that way). A post of many events is
+refused as a whole only when devops-server could not apply it (a 5xx: it is sent again); it
+applies the events of a failed batch one by one, so one event that cannot be applied holds
+back its own run, not the others in its post.
+
+Outcome of one event, by the status devops-server answered for it (in a batch, the event's
+own status when the post was answered 2xx, else the post's status):
 
 - 2xx: delivered; the event leaves the outbox.
 - 4xx other than 401, 403, 408 and 429: the event is poison, refused for what it is. It goes
@@ -27,7 +40,7 @@ from the count of consecutive transient failures, reset by the next answer that 
 While devops-server is down, that keeps the proxy to a few probing requests per pause rather
 than one per waiting run; a single flaky event only costs a pause of about `retry_base`.
 
-Rate. Every attempt, retries included, takes a token from a bucket of `qps` per second and
+Rate. Every post, retries included, takes a token from a bucket of `qps` per second and
 `burst` at most, which protects devops-server after an outage when the backlog drains.
 
 Delivery is at least once: an event delivered just before a crash, but not yet settled in
@@ -40,6 +53,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import enum
+import json
 import logging
 import random
 import time
@@ -57,6 +71,7 @@ logger = logging.getLogger(__name__)
 
 _PAGE = 1000
 _MAX_RETRY_AFTER = 60.0
+_BATCH_BYTES = 1024 * 1024  # a batch grows no further once its bodies hold this much
 
 
 class Outcome(enum.Enum):
@@ -96,6 +111,19 @@ def judge(status: int, retry_after: str | None = None) -> Verdict:
     return Verdict(Outcome.RETRY, status, "unexpected_status")
 
 
+def _per_event(answer: bytes, count: int) -> list[Verdict]:
+    """The verdicts in a batch's answer, `{"results": [{"status": ...}, ...]}`, in order."""
+    try:
+        results = json.loads(answer)["results"]
+        statuses = [int(result["status"]) for result in results]
+    except (ValueError, KeyError, TypeError):
+        statuses = []
+    if len(statuses) != count:
+        logger.error("devops-server answered a batch of %d with no result per event", count)
+        return [Verdict(Outcome.RETRY, reason="unexpected_answer")] * count
+    return [judge(status) for status in statuses]
+
+
 def _seconds(header: str | None) -> float:
     if not header:
         return 0.0
@@ -111,6 +139,8 @@ class Forwarder:
         self._settings = settings
         self._metrics = metrics
         self._limiter = TokenBucket(settings.qps, settings.burst)
+        self._batch = settings.batch
+        self._batch_url = settings.target_url + ":batch"
         self._headers = {"X-Workbench-Jenkins": settings.instance}
         if settings.token is not None:
             self._headers["Authorization"] = f"Bearer {settings.token.get_secret_value()}"
@@ -201,38 +231,68 @@ class Forwarder:
             self._idle[index] = True
             key = await self._ready.get()
             self._idle[index] = False
-            await self._serve(key)
+            keys = [key]
+            held = len(self._queues[key])
+            while held < self._batch and not self._ready.empty():
+                key = self._ready.get_nowait()
+                keys.append(key)
+                held += len(self._queues[key])
+            await self._serve(keys)
 
-    async def _serve(self, key: str) -> None:
-        """Attempt the first event of `key`; settle it, or schedule the key's retry."""
+    def _take(self, keys: list[str]) -> list[tuple[str, list[StoredEvent]]]:
+        """The events to post for `keys`: each key's first ones, in order, within the batch."""
+        taken: list[tuple[str, list[StoredEvent]]] = []
+        room, size = self._batch, 0
+        for key in keys:
+            events: list[StoredEvent] = []
+            for event in self._queues[key]:
+                full = room == 0 or size + len(event.body) > _BATCH_BYTES
+                if full and (events or taken):  # the post's first event always goes
+                    break
+                events.append(event)
+                room -= 1
+                size += len(event.body)
+            if not events:
+                self._ready.put_nowait(key)  # no room left in this post: the next one
+                continue
+            taken.append((key, events))
+        return taken
+
+    async def _serve(self, keys: list[str]) -> None:
+        """Post the first events of `keys`; settle each, or schedule its key's retry."""
+        taken = self._take(keys)
+        verdicts = iter(await self._attempt([e for _, events in taken for e in events]))
+        for key, events in taken:
+            answered = [next(verdicts) for _ in events]
+            self._settle(key, events, answered)
+
+    def _settle(self, key: str, events: list[StoredEvent], verdicts: list[Verdict]) -> None:
         queue = self._queues[key]
-        event = queue[0]
-        verdict = await self._attempt(event)
+        for event, verdict in zip(events, verdicts, strict=True):
+            if verdict.outcome is Outcome.RETRY:
+                attempts = self._attempts.get(event.seq, 0) + 1
+                self._attempts[event.seq] = attempts
+                delay = max(verdict.wait, self._backoff(attempts))
+                loop = asyncio.get_running_loop()
+                self._timers[key] = loop.call_later(delay, self._requeue, key)
+                return
 
-        if verdict.outcome is Outcome.RETRY:
-            attempts = self._attempts.get(event.seq, 0) + 1
-            self._attempts[event.seq] = attempts
-            delay = max(verdict.wait, self._backoff(attempts))
-            self._timers[key] = asyncio.get_running_loop().call_later(delay, self._requeue, key)
-            return
-
-        if verdict.outcome is Outcome.DELIVERED:
-            self._outbox.settle_delivered(event)
-            self._metrics.forwarded.labels(event.type).inc()
-            self._metrics.delivery_delay.observe(max(0.0, time.time() - event.received_at))
-        else:
-            self._outbox.settle_dead(event, status=verdict.status, reason=verdict.reason)
-            self._metrics.dead_letters.inc()
-            logger.warning(
-                "devops-server refused event %s (%s) with %d; moved to the dead letters",
-                event.id,
-                event.type,
-                verdict.status,
-            )
-
-        queue.popleft()
-        self._attempts.pop(event.seq, None)
-        del self._window[event.seq]
+            if verdict.outcome is Outcome.DELIVERED:
+                self._outbox.settle_delivered(event)
+                self._metrics.forwarded.labels(event.type).inc()
+                self._metrics.delivery_delay.observe(max(0.0, time.time() - event.received_at))
+            else:
+                self._outbox.settle_dead(event, status=verdict.status, reason=verdict.reason)
+                self._metrics.dead_letters.inc()
+                logger.warning(
+                    "devops-server refused event %s (%s) with %d; moved to the dead letters",
+                    event.id,
+                    event.type,
+                    verdict.status,
+                )
+            queue.popleft()
+            self._attempts.pop(event.seq, None)
+            del self._window[event.seq]
         self._room.set()
         if queue:
             self._ready.put_nowait(key)
@@ -243,8 +303,9 @@ class Forwarder:
         self._timers.pop(key, None)
         self._ready.put_nowait(key)
 
-    async def _attempt(self, event: StoredEvent) -> Verdict:
-        """POST `event` once, after any outage pause and a rate-limit token."""
+    async def _attempt(self, events: list[StoredEvent]) -> list[Verdict]:
+        """POST `events` once, after any outage pause and a rate-limit token; a verdict for
+        each."""
         assert self._session is not None
         loop = asyncio.get_running_loop()
         pause = self._paused_until - loop.time()
@@ -253,6 +314,32 @@ class Forwarder:
             pause = self._paused_until - loop.time()
         await self._limiter.acquire()
 
+        started = loop.time()
+        try:
+            if len(events) == 1:
+                verdicts = [await self._post_one(events[0])]
+            else:
+                verdicts = await self._post_batch(events)
+        except TimeoutError:
+            verdicts = [Verdict(Outcome.RETRY, reason="timeout")] * len(events)
+        except aiohttp.ClientError as exc:
+            logger.debug("delivery of %d events failed: %r", len(events), exc)
+            verdicts = [Verdict(Outcome.RETRY, reason="connection")] * len(events)
+
+        failed = next((v for v in verdicts if v.outcome is Outcome.RETRY), None)
+        for verdict in verdicts:
+            if verdict.outcome is not Outcome.DELIVERED:
+                self._metrics.failures.labels(verdict.reason).inc()
+        if failed is not None:
+            self._note_failure(failed)
+        else:
+            self._metrics.forward_latency.observe(loop.time() - started)
+            self._note_answer()
+        return verdicts
+
+    async def _post_one(self, event: StoredEvent) -> Verdict:
+        """The event alone, to the plugin's path, with the plugin's headers."""
+        assert self._session is not None
         headers = {
             **self._headers,
             "Content-Type": event.content_type,
@@ -260,32 +347,41 @@ class Forwarder:
         }
         if event.referrer:
             headers["Referrer"] = event.referrer
-        started = loop.time()
-        try:
-            async with self._session.post(
-                self._settings.target_url,
-                data=event.body,
-                headers=headers,
-                allow_redirects=False,
-            ) as response:
-                await response.read()
-                verdict = judge(response.status, response.headers.get("Retry-After"))
-        except TimeoutError:
-            verdict = Verdict(Outcome.RETRY, reason="timeout")
-        except aiohttp.ClientError as exc:
-            logger.debug("delivery of event %s failed: %r", event.id, exc)
-            verdict = Verdict(Outcome.RETRY, reason="connection")
+        async with self._session.post(
+            self._settings.target_url, data=event.body, headers=headers, allow_redirects=False
+        ) as response:
+            await response.read()
+            return judge(response.status, response.headers.get("Retry-After"))
 
-        if verdict.outcome is Outcome.RETRY:
-            self._metrics.failures.labels(verdict.reason).inc()
-            self._note_failure(verdict)
-        else:
+    async def _post_batch(self, events: list[StoredEvent]) -> list[Verdict]:
+        """The events as one JSON array to the batch path; a verdict for each."""
+        assert self._session is not None
+        body = b"[" + b",".join(event.body for event in events) + b"]"
+        headers = {**self._headers, "Content-Type": "application/json"}
+        async with self._session.post(
+            self._batch_url, data=body, headers=headers, allow_redirects=False
+        ) as response:
+            answer = await response.read()
+            status = response.status
+            retry_after = response.headers.get("Retry-After")
+        if status in (404, 405):
+            if self._batch != 1:  # said once, though posts in flight may learn it too
+                logger.warning(
+                    "%s answers %d: the receiver takes single events; posting one at a time",
+                    self._batch_url,
+                    status,
+                )
+            self._batch = 1
+            return [Verdict(Outcome.RETRY, status, "batch_unsupported")] * len(events)
+        if not 200 <= status < 300:
+            verdict = judge(status, retry_after)
             if verdict.outcome is Outcome.DEAD:
-                self._metrics.failures.labels(verdict.reason).inc()
-            else:
-                self._metrics.forward_latency.observe(loop.time() - started)
-            self._note_answer()
-        return verdict
+                # The post as a whole was refused, not any one event: never seen here, as
+                # the proxy sends only JSON objects within the receiver's limits.
+                logger.error("devops-server refused a batch of %d with %d", len(events), status)
+                verdict = Verdict(Outcome.RETRY, status, "batch_refused")
+            return [verdict] * len(events)
+        return _per_event(answer, len(events))
 
     def _note_failure(self, verdict: Verdict) -> None:
         """Pause every worker a little longer for each transient failure in a row."""

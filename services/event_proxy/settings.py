@@ -50,7 +50,8 @@ class EventProxySettings(BaseSettings):
     retry_base: float = Field(default=0.1, gt=0)
     retry_max: float = Field(default=5.0, gt=0)
     timeout: float = Field(default=3.0, gt=0)
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: int = Field(default=4, ge=1)  # posts in flight; a backlog goes in batches
+    batch: int = Field(default=100, ge=1, le=1000)  # events per post; 1: each alone
 
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024)
     window: int = Field(default=10_000, ge=1)  # events held in memory; the rest wait on disk

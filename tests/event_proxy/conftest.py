@@ -1,9 +1,12 @@
 """Fixtures for event-proxy: proxies on free ports, and a fake devops-server to forward to.
 
-The fake receiver is a real aiohttp server on a port reserved for the test. It records every
-request it gets and answers what the test tells it to (`answer`, called per request, may
-sleep or return any status). `stop()` closes the port, so the proxy sees connection refused
-until `start()` opens it again on the same port.
+The fake receiver is a real aiohttp server on a port reserved for the test. It speaks
+devops-server's two ways in: single envelopes on the webhook path, and arrays of them on
+`<path>:batch`, answered with one result per event. It records every event it gets (an
+attempt each) and answers what the test tells it to (`answer`, called per event, may sleep
+or return any status; in a batch, 401, 403, 408 and 429 answer the whole post, as a token or
+a throttle would, and any other status is the event's own). `stop()` closes the port, so the
+proxy sees connection refused until `start()` opens it again on the same port.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class Received:
     body: bytes
     status: int
     at: float
+    batched: bool = False
 
     @property
     def event(self) -> dict[str, Any]:
@@ -56,7 +60,9 @@ class Receiver:
 
     port: int
     answer: Answer = always_ok
+    batches: bool = True  # False: no batch path (404 there), like an older devops-server
     attempts: list[Received] = field(default_factory=list)
+    posts: list[tuple[str, bytes]] = field(default_factory=list)  # (path, body)
     _runner: web.AppRunner | None = None
 
     @property
@@ -93,9 +99,31 @@ class Receiver:
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
-        status = await self.answer(json.loads(body))
-        self.attempts.append(Received(dict(request.headers), body, status, time.monotonic()))
-        return web.Response(status=status)
+        headers = dict(request.headers)
+        self.posts.append((request.path, body))
+        if not request.path.endswith(":batch"):
+            status = await self.answer(json.loads(body))
+            self.attempts.append(Received(headers, body, status, time.monotonic()))
+            return web.Response(status=status)
+        if not self.batches:
+            return web.Response(status=404)
+
+        events = json.loads(body)
+        statuses: list[int] = []
+        failed: dict[str, int] = {}  # a run's later events wait behind its failed one
+        for event in events:
+            statuses.append(failed.get(event["url"]) or await self.answer(event))
+            if statuses[-1] >= 500:
+                failed.setdefault(event["url"], statuses[-1])
+        whole = next((s for s in statuses if s in (401, 403, 408, 429)), None)
+        at = time.monotonic()
+        for event, status in zip(events, statuses, strict=True):
+            element = json.dumps(event).encode()
+            self.attempts.append(Received(headers, element, whole or status, at, batched=True))
+        if whole is not None:
+            return web.Response(status=whole)
+        results = [{"id": e["id"], "status": s} for e, s in zip(events, statuses, strict=True)]
+        return web.json_response({"results": results})
 
 
 async def _until(condition: Callable[[], bool], within: float, what: str) -> None:

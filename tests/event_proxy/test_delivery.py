@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import aiohttp
+import pytest
 
 from tests.event_proxy.conftest import (
     INSTANCE,
@@ -96,7 +97,7 @@ async def test_a_slow_run_does_not_hold_back_other_runs(
         return 200
 
     receiver.answer = slow_for_job_a
-    proxy = await make_proxy(timeout=3.0)
+    proxy = await make_proxy(timeout=3.0, batch=1)  # a batch is as slow as its slowest event
 
     await post_builds_in_order(http, proxy, [build_events("a", 1), build_events("b", 1)])
     await receiver.wait_for(4, within=2)
@@ -192,7 +193,7 @@ async def test_a_delivery_that_times_out_is_retried(
 async def test_the_rate_limit_spaces_deliveries(
     make_proxy: ProxyFactory, receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
-    proxy = await make_proxy(qps=50, burst=5, concurrency=16)
+    proxy = await make_proxy(qps=50, burst=5, concurrency=16, batch=1)  # a post an event
     events = [run_event(f"job{n}", 1, "run.started") for n in range(100)]
     started = time.monotonic()
 
@@ -202,3 +203,54 @@ async def test_the_rate_limit_spaces_deliveries(
     elapsed = delivered[-1].at - started
     assert elapsed >= 1.8  # 5 at once, then 95 at 50 a second
     assert elapsed < 4.5  # and not throttled far below the rate
+
+
+async def deliver_as_backlog(
+    make_proxy: ProxyFactory,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+    builds: list[list[dict[str, Any]]],
+) -> None:
+    """Post `builds` while the receiver is down, then wait for it to get them all."""
+    proxy = await make_proxy()
+    await receiver.stop()
+    await post_builds_in_order(http, proxy, builds)
+    await receiver.start()
+    await receiver.wait_for(sum(len(events) for events in builds))
+
+
+async def test_a_backlog_goes_in_batches_that_carry_each_body_verbatim(
+    make_proxy: ProxyFactory, receiver: Receiver, http: aiohttp.ClientSession
+) -> None:
+    builds = [build_events(f"job{n}", n) for n in range(5)]
+
+    await deliver_as_backlog(make_proxy, receiver, http, builds)
+
+    batches = [body for path, body in receiver.posts if path.endswith(":batch")]
+    alone = [body for path, body in receiver.posts if not path.endswith(":batch")]
+    assert batches, "the backlog was not batched"
+    sent = [json.dumps(event, indent=4).encode() for events in builds for event in events]
+    assert all(body in alone or any(body in batch for batch in batches) for body in sent)
+    assert all(types == list(RUN_TYPES) for types in types_by_run(receiver).values())
+    batched = [r for r in receiver.delivered if r.batched]
+    assert all(r.headers["Authorization"] == f"Bearer {TOKEN}" for r in batched)
+    assert all(r.headers["X-Workbench-Jenkins"] == INSTANCE for r in batched)
+
+
+async def test_a_receiver_without_the_batch_path_gets_every_event_alone(
+    make_proxy: ProxyFactory,
+    receiver: Receiver,
+    http: aiohttp.ClientSession,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver.batches = False
+    builds = [build_events(f"job{n}", n) for n in range(3)]
+
+    await deliver_as_backlog(make_proxy, receiver, http, builds)
+    await asyncio.sleep(0.1)
+
+    tried = [path for path, _ in receiver.posts if path.endswith(":batch")]
+    assert 1 <= len(tried) <= 8  # by the posts in flight when the first answer came
+    assert sum("takes single events" in r.message for r in caplog.records) == 1
+    assert len(receiver.delivered) == 12 and not any(r.batched for r in receiver.delivered)
+    assert all(types == list(RUN_TYPES) for types in types_by_run(receiver).values())

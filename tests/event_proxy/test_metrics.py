@@ -41,7 +41,8 @@ async def test_metrics_show_the_backlog_drained_once_the_receiver_is_back(
     assert await metric(http, proxy, f"{P}_queue_depth") == 0
     assert await metric(http, proxy, f"{P}_oldest_event_age_seconds") == 0
     assert await metric(http, proxy, f'{P}_forwarded_total{{type="run.finalized"}}') == 1
-    assert await metric(http, proxy, f"{P}_forward_latency_seconds_count") == 4
+    posts = len(receiver.posts)  # the backlog goes in as few posts as it fits in
+    assert await metric(http, proxy, f"{P}_forward_latency_seconds_count") == posts
 
 
 async def test_dead_letters_are_counted(
