@@ -33,7 +33,7 @@ import asyncpg
 from cryptography.fernet import Fernet
 
 from bench.apiserver.__main__ import free_port, wait_for_port
-from bench.events.__main__ import RUN_TYPES, envelope, start_proxy
+from bench.events.__main__ import RUN_TYPES, cpu_seconds, envelope, start_proxy
 from libs.auth.tokens import mint
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -82,6 +82,7 @@ async def throughput(
     workspace_id: int,
     builds: int,
     concurrency: int,
+    processes: dict[str, int],
 ) -> str:
     bodies = [
         build_events(workspace_id, f"p{n % PIPELINES}", 1 + n // PIPELINES) for n in range(builds)
@@ -94,6 +95,7 @@ async def throughput(
             for _, body in events:
                 await post(http, proxy, body)
 
+    cpu_before = {name: cpu_seconds(pid) for name, pid in processes.items()}
     started = time.perf_counter()
     await asyncio.gather(*(one(events) for events in bodies))
     posted = time.perf_counter() - started
@@ -104,10 +106,14 @@ async def throughput(
             break
         await asyncio.sleep(0.05)
     elapsed = time.perf_counter() - started
+    cpu = ", ".join(
+        f"{name} {(cpu_seconds(pid) - cpu_before[name]) / total * 1e6:.0f} µs"
+        for name, pid in processes.items()
+    )
     return (
         f"throughput: {total} events ({builds} builds x 4, {concurrency} at a time): posted in "
         f"{posted:.2f} s ({total / posted:.0f}/s accepted), all applied after {elapsed:.2f} s "
-        f"({total / elapsed:.0f} events/s sustained)"
+        f"({total / elapsed:.0f} events/s sustained); CPU per event: {cpu}"
     )
 
 
@@ -153,19 +159,22 @@ async def lag(
     )
 
 
-async def main(builds: int, concurrency: int, lag_builds: int, lag_rate: float) -> None:
+async def main(
+    builds: int, concurrency: int, forwarders: int, lag_builds: int, lag_rate: float
+) -> None:
     database = f"wb_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(SERVER)
     await admin.execute(f'CREATE DATABASE "{database}"')
     url = SERVER.rsplit("/", 1)[0] + f"/{database}"
     secret, internal = Fernet.generate_key().decode(), uuid.uuid4().hex
+    sealing = Fernet.generate_key()
     ports = {name: free_port() for name in ("rest", "grpc", "devops", "devops_http")}
     env = {
         **os.environ,
         "WORKBENCH_DATABASE_URL": url,
         "WORKBENCH_JWT_SECRET": secret,
         "WORKBENCH_INTERNAL_TOKEN": internal,
-        "WORKBENCH_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "WORKBENCH_ENCRYPTION_KEY": sealing.decode(),
         "WORKBENCH_APISERVER_HTTP_PORT": str(ports["rest"]),
         "WORKBENCH_APISERVER_GRPC_PORT": str(ports["grpc"]),
         "WORKBENCH_DEVOPS_GRPC_PORT": str(ports["devops"]),
@@ -188,7 +197,8 @@ async def main(builds: int, concurrency: int, lag_builds: int, lag_rate: float) 
         )
         await database_connection.execute(
             "INSERT INTO jenkins_instances (name, address, username, token, options, is_default)"
-            " VALUES ('bench', 'http://127.0.0.1:1', 'admin', 'x', '{}', true)"
+            " VALUES ('bench', 'http://127.0.0.1:1', 'admin', $1, '{}', true)",
+            Fernet(sealing).encrypt(b"not-a-real-token"),
         )
         await database_connection.executemany(
             "INSERT INTO pipelines (workspace_id, name, type, spec, jenkinsfile, disabled,"
@@ -204,12 +214,18 @@ async def main(builds: int, concurrency: int, lag_builds: int, lag_rate: float) 
             "/apis/internel.amamba.io/devops/pipeline/v1alpha1/webhooks/jenkins"
         )
         outbox = Path(tempfile.mkdtemp(prefix="workbench-bench-outbox-"))
-        proxy, proxy_port = await start_proxy(target, internal, 0, 100, 32, outbox)
+        proxy, proxy_port = await start_proxy(target, internal, 0, 100, forwarders, outbox)
         connector = aiohttp.TCPConnector(limit=concurrency + 4)
         async with aiohttp.ClientSession(connector=connector) as http:
             print(
                 await throughput(
-                    http, proxy_port, ports["devops_http"], workspace_id, builds, concurrency
+                    http,
+                    proxy_port,
+                    ports["devops_http"],
+                    workspace_id,
+                    builds,
+                    concurrency,
+                    {"devops-server": children[0].pid, "event-proxy": proxy.pid},
                 )
             )
             first = 1 + builds // PIPELINES + 1
@@ -241,7 +257,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.event_flow")
     parser.add_argument("--builds", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--forwarders", type=int, default=8, help="event-proxy's concurrency")
     parser.add_argument("--lag-builds", type=int, default=200)
     parser.add_argument("--lag-rate", type=float, default=200.0)
     args = parser.parse_args()
-    asyncio.run(main(args.builds, args.concurrency, args.lag_builds, args.lag_rate))
+    asyncio.run(
+        main(args.builds, args.concurrency, args.forwarders, args.lag_builds, args.lag_rate)
+    )

@@ -222,12 +222,12 @@ async def main(args: argparse.Namespace) -> None:
             clock = Clock(arrived=clock.arrived)  # the receiver keeps writing to `arrived`
             clock.arrived.clear()
 
-            cpu_before = _cpu_seconds(process.pid)
+            cpu_before = cpu_seconds(process.pid)
             started = time.perf_counter()
             posting = await drive(port, args.builds, args.concurrency, clock)
             await _drained(port, clock, external=external)
             forwarding = time.perf_counter() - started
-            proxy_cpu = _cpu_seconds(process.pid) - cpu_before
+            proxy_cpu = cpu_seconds(process.pid) - cpu_before
             metrics = await scrape(port)
         finally:
             process.send_signal(signal.SIGTERM)
@@ -264,7 +264,7 @@ async def _drained(port: int, clock: Clock, *, external: bool) -> None:
         await asyncio.sleep(0.01)
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
