@@ -60,6 +60,11 @@ APPLY_SECONDS = Histogram(
     "Time to record and apply one post's events",
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
 )
+BATCH_EVENTS = Histogram(
+    "workbench_events_batch_size",
+    "Envelopes in one post of event-proxy's batch path",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
 LAG_SECONDS = Histogram(
     "workbench_events_lag_seconds",
     "From the event's time in Jenkins to its effect being readable",
@@ -182,6 +187,7 @@ def router(recorder: EventRecorder, instances: InstanceStore, token: str) -> API
         if len(items) > MAX_BATCH:
             return _error(400, 3, f"body: a batch holds at most {MAX_BATCH} envelopes")
 
+        BATCH_EVENTS.observe(len(items))
         results: list[dict[str, Any]] = []
         parsed: list[tuple[int, Envelope]] = []
         for item in items:
