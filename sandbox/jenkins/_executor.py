@@ -4,8 +4,9 @@
 `agent` opens a `node` block, `environment` a `withEnv`, then each stage runs in order. Before
 anything runs, every declared stage gets its flow node (so Blue Ocean can show future stages);
 a stage is skipped (NOT_EXECUTED) when `when` says no or when an earlier stage failed, its
-parallel branches run concurrently (`failFast` interrupts the siblings), its `post` runs on the
-stage's own status, and the pipeline's `post` runs in the synthetic stage "Declarative: Post
+parallel branches run concurrently (`failFast` interrupts the siblings, which end ABORTED
+while the failure stays the result of the stage and the build), its `post` runs on the stage's
+own status, and the pipeline's `post` runs in the synthetic stage "Declarative: Post
 Actions" on the build's status. Stages, steps and the run end with the statuses Jenkins gives
 them: FAILURE for a failing step, UNSTABLE from `unstable` or failing tests, ABORTED for a stop,
 an aborted input or a timeout.
@@ -319,13 +320,16 @@ class PipelineExecution:
         self.run.result = worse(self.run.result, "FAILURE")
 
     def _record_abort(self, ctx: Context, node: FlowNode | None, exc: Interrupted) -> None:
-        if not self.aborted_logged:
-            ctx.line(exc.reason, to_step=False)
-            self.aborted_logged = True
         ctx.interrupt.clear()
         if node is not None:
             node.result = worse(node.result, exc.result)
             node.error = node.error or {"message": "", "type": FLOW_INTERRUPTED}
+        if exc.fail_fast:
+            # The sibling's failure is the build's result; "Failed in branch" is logged.
+            return
+        if not self.aborted_logged:
+            ctx.line(exc.reason, to_step=False)
+            self.aborted_logged = True
         self.run.result = worse(self.run.result, exc.result)
 
     async def _parallel(self, ctx: Context, node: FlowNode, spec: dict[str, Any]) -> None:
@@ -340,17 +344,25 @@ class PipelineExecution:
                 await self._stage(branch_ctx, branch, sequential=False)
             finally:
                 branch_ctx.close()
-            if spec.get("failFast") and branch.result == "FAILURE":
+            if spec.get("failFast") and branch.result == "FAILURE" and not failed:
+                failed.append(branch)
                 ctx.line(f"Failed in branch {branch.name}", to_step=False)
                 for other in contexts:
                     if other is not branch_ctx:
-                        other.interrupt.set()
+                        other.fail_fast(branch.name)
 
+        failed: list[FlowNode] = []
         await asyncio.gather(*(run_branch(c, b) for c, b in zip(contexts, branches, strict=True)))
         for _ in branches:
             ctx.pipeline("}")
         ctx.pipeline("// parallel")
-        self._roll_up(node)
+        # A fail-fast parallel fails with the first failure, as the step rethrows it: the
+        # branches it stopped are ABORTED, but that is not the parallel stage's result.
+        for branch_ctx, branch in zip(contexts, branches, strict=True):
+            if branch.state != "skipped" and branch_ctx.failed_branch is None:
+                node.result = worse(node.result, branch.result)
+        if failed:
+            node.result = worse(node.result, "FAILURE")
         ctx.check_interrupt()
 
     def _when(self, ctx: Context, when: dict[str, Any] | None) -> bool:

@@ -11,6 +11,7 @@ from tests.sandbox.jenkins.helpers import (
     build,
     declarative,
     log_of,
+    parallel_stage,
     pipeline_xml,
     schedule,
     secret_text_xml,
@@ -107,6 +108,49 @@ async def test_parallel_branches_run_at_the_same_time(standin: JenkinsStandIn) -
     assert run.result == "SUCCESS"
     assert 60_000 <= run.duration < 100_000
     assert [n.kind for n in run.stages()] == ["stage", "branch", "branch"]
+
+
+async def test_fail_fast_keeps_the_failure_and_aborts_the_other_branches(
+    standin: JenkinsStandIn,
+) -> None:
+    branches = (
+        stage("slow", "sleep 600", extra="post { aborted { echo 'slow was stopped' } }")
+        + "\n"
+        + stage("broken", "sleep 1\nerror 'broke'")
+    )
+    both = parallel_stage("Both", branches, extra="failFast true")
+    script = declarative(both + "\n" + stage("After", "echo 'never'"))
+
+    run = await run_script(standin, script)
+
+    assert run.result == "FAILURE"
+    assert statuses(run) == {
+        "Both": ("finished", "FAILURE"),
+        "slow": ("finished", "ABORTED"),
+        "broken": ("finished", "FAILURE"),
+        "After": ("skipped", "NOT_BUILT"),
+    }
+    log = log_of(run)
+    assert "Failed in branch broken" in log and "slow was stopped" in log
+    assert "Aborted by" not in log
+    assert log.endswith("ERROR: broke\nFinished: FAILURE\n")
+    assert run.duration < 600_000
+
+
+async def test_a_stop_during_fail_fast_parallel_still_aborts_the_build(
+    standin: JenkinsStandIn,
+) -> None:
+    branches = stage("a", "sleep 600") + "\n" + stage("b", "sleep 600")
+    both = parallel_stage("Both", branches, extra="failFast true")
+    standin.create_job("pipe", pipeline_xml(declarative(both)))
+    run = await started(schedule(standin, "pipe"))
+    await until(lambda: log_of(run).count("Sleeping for") == 2)
+
+    standin.jenkins.stop(run)
+    await until(lambda: not run.building)
+
+    assert run.result == "ABORTED"
+    assert statuses(run)["Both"] == ("finished", "ABORTED")
 
 
 async def test_post_runs_the_matching_conditions(standin: JenkinsStandIn) -> None:
