@@ -153,6 +153,64 @@ async def test_a_stop_during_fail_fast_parallel_still_aborts_the_build(
     assert statuses(run)["Both"] == ("finished", "ABORTED")
 
 
+MATRIX = """    stage('Cells') {
+      %s
+      matrix {
+        axes {
+          axis { name 'OS'; values 'linux', 'windows', 'mac' }
+          axis { name 'JDK'; values '11', '17' }
+        }
+        excludes {
+          exclude {
+            axis { name 'OS'; values 'mac' }
+            axis { name 'JDK'; notValues '17' }
+          }
+        }
+        stages {
+%s
+        }
+      }
+    }"""
+
+
+async def test_matrix_runs_each_cell_with_its_axis_values(standin: JenkinsStandIn) -> None:
+    inner = stage("Build", 'echo "build on ${OS} with ${JDK}"') + "\n" + stage("Test", "echo 't'")
+    script = declarative(MATRIX % ("", inner))
+
+    run = await run_script(standin, script)
+
+    cells = [n.name for n in run.stages() if n.kind == "branch"]
+    assert run.result == "SUCCESS"
+    assert cells == [
+        "Matrix - OS = 'linux', JDK = '11'",
+        "Matrix - OS = 'windows', JDK = '11'",
+        "Matrix - OS = 'linux', JDK = '17'",
+        "Matrix - OS = 'windows', JDK = '17'",
+        "Matrix - OS = 'mac', JDK = '17'",
+    ]
+    log = log_of(run)
+    assert "build on mac with 17" in log and "build on linux with 11" in log
+    assert "build on mac with 11" not in log
+    assert [n.name for n in run.stages()].count("Test") == 5
+    assert all(n.result == "SUCCESS" for n in run.stages())
+
+
+async def test_a_failing_matrix_cell_fails_the_stage_and_the_build(
+    standin: JenkinsStandIn,
+) -> None:
+    inner = stage("Build", "sh 'exit 3'", extra="when { environment name: 'OS', value: 'mac' }")
+    script = declarative(MATRIX % ("", inner))
+
+    run = await run_script(standin, script)
+
+    by_name = {n.name: n for n in run.stages() if n.kind != "step"}
+    assert run.result == "FAILURE"
+    assert by_name["Cells"].result == "FAILURE"
+    assert by_name["Matrix - OS = 'mac', JDK = '17'"].result == "FAILURE"
+    assert by_name["Matrix - OS = 'linux', JDK = '11'"].result == "SUCCESS"
+    assert log_of(run).count('Stage "Build" skipped due to when conditional') == 4
+
+
 async def test_post_runs_the_matching_conditions(standin: JenkinsStandIn) -> None:
     post = (
         "post { always { echo 'always ran' }\n"

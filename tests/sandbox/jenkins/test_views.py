@@ -52,6 +52,28 @@ async def test_run_describe_lists_stages_with_status(http: httpx.AsyncClient) ->
     assert described["_links"]["self"]["href"] == "/job/ws/job/pipe/1/wfapi/describe"
 
 
+async def test_run_describe_names_matrix_cells_as_jenkins_does(
+    standin: JenkinsStandIn, http: httpx.AsyncClient
+) -> None:
+    matrix = (
+        "    stage('Cells') {\n      matrix {\n"
+        "        axes { axis { name 'PLATFORM'; values 'linux', 'windows' } }\n"
+        f"        stages {{\n{stage('Build', 'echo PLATFORM')}\n        }}\n      }}\n    }}"
+    )
+    standin.create_job("ws/pipe", pipeline_xml(declarative(matrix)))
+    await build(standin, "ws/pipe")
+
+    described = (await http.get("job/ws/job/pipe/1/wfapi/describe")).json()
+
+    assert [(s["name"], s["status"]) for s in described["stages"]] == [
+        ("Cells", "SUCCESS"),
+        ("Matrix - PLATFORM = 'linux'", "SUCCESS"),
+        ("Build", "SUCCESS"),
+        ("Matrix - PLATFORM = 'windows'", "SUCCESS"),
+        ("Build", "SUCCESS"),
+    ]
+
+
 @pytest.mark.usefixtures("finished_run")
 async def test_stage_describe_has_its_steps_and_their_logs(http: httpx.AsyncClient) -> None:
     stages = (await http.get("job/ws/job/pipe/1/wfapi/describe")).json()["stages"]
