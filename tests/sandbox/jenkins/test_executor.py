@@ -70,6 +70,29 @@ async def test_return_status_keeps_a_failing_sh_from_failing(standin: JenkinsSta
     assert run.result == "SUCCESS"
 
 
+async def test_bat_exit_b_fails_the_step_with_its_code(standin: JenkinsStandIn) -> None:
+    script = "REM build\necho before\n@echo off\nexit /b 3\necho after\n"
+    steps = f"bat '''{script}'''"
+
+    run = await run_script(standin, declarative(stage("Win", steps)))
+
+    log = log_of(run)
+    assert run.result == "FAILURE"
+    traced = "\nC:\\workspace>REM build\n\nC:\\workspace>echo before\nbefore\n"
+    assert f"[Pipeline] bat\n{traced}[Pipeline]" in log
+    assert "after" not in log and "exit /b" not in log
+    assert log.endswith("ERROR: script returned exit code 3\nFinished: FAILURE\n")
+
+
+async def test_bat_exit_b_zero_ends_the_script_successfully(standin: JenkinsStandIn) -> None:
+    steps = "bat 'EXIT /B 0'\nbat script: 'exit /b 5', returnStatus: true\necho 'went on'"
+
+    run = await run_script(standin, declarative(stage("Win", steps)))
+
+    assert run.result == "SUCCESS"
+    assert "went on" in log_of(run)
+
+
 async def test_error_step_fails_with_its_message(standin: JenkinsStandIn) -> None:
     run = await run_script(standin, declarative(stage("Build", "error 'bad input'")))
 
