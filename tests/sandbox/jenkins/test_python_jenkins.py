@@ -215,6 +215,32 @@ async def test_folder_credential_is_deleted(server: jenkins.Jenkins) -> None:
     assert not await asyncio.to_thread(server.credential_exists, "token", "ws")
 
 
+async def test_folder_credential_config_is_replaced_and_builds_see_the_new_value(
+    standin: JenkinsStandIn, server: jenkins.Jenkins
+) -> None:
+    steps = (
+        "withCredentials([string(credentialsId: 'token', variable: 'T')]) {\n"
+        " sh 'echo $T > seen.txt'\n}\narchiveArtifacts artifacts: 'seen.txt'"
+    )
+    await asyncio.to_thread(server.create_folder, "ws")
+    await asyncio.to_thread(server.create_credential, "ws", secret_text_xml("token", "old-s3cret"))
+    await asyncio.to_thread(
+        server.create_job, "ws/pipe", pipeline_xml(declarative(stage("U", steps)))
+    )
+
+    await asyncio.to_thread(
+        server.reconfig_credential, "ws", secret_text_xml("token", "new-s3cret")
+    )
+
+    queue_id = await asyncio.to_thread(server.build_job, "ws/pipe")
+    await until(lambda: standin.jenkins.queue[queue_id].run)
+    run = await finished(standin.jenkins.queue[queue_id])
+    config = await asyncio.to_thread(server.get_credential_config, "token", "ws")
+    assert run.artifacts == {"seen.txt": b"new-s3cret\n"}
+    assert "new-s3cret" not in bytes(run.log).decode()
+    assert "new-s3cret" not in config and "<secret-redacted" in config
+
+
 async def test_duplicate_credential_is_a_conflict(standin: JenkinsStandIn) -> None:
     standin.create_job("ws/pipe", pipeline_xml(QUICK))
     url = f"{standin.url}job/ws/credentials/store/folder/domain/_/createCredentials"
