@@ -74,6 +74,48 @@ async def test_job_info_exports_parameter_definitions(server: jenkins.Jenkins) -
     assert info["nextBuildNumber"] == 1
 
 
+TRIGGERS = (
+    "<org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty><triggers>"
+    "<hudson.triggers.TimerTrigger><spec>H 2 * * *</spec></hudson.triggers.TimerTrigger>"
+    "</triggers></org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty>"
+)
+
+
+async def test_job_info_lists_its_properties_in_config_order(server: jenkins.Jenkins) -> None:
+    xml = pipeline_xml(QUICK, parameters=string_parameter("WHO"), concurrent=False)
+    xml = xml.replace("<properties>", f"<properties>{TRIGGERS}")
+    await asyncio.to_thread(server.create_job, "pipe", xml)
+
+    info = await asyncio.to_thread(server.get_job_info, "pipe")
+
+    assert [p["_class"] for p in info["property"]] == [
+        "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty",
+        "hudson.model.ParametersDefinitionProperty",
+        "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty",
+    ]
+    assert info["property"][0] == {"_class": info["property"][0]["_class"]}
+    assert info["concurrentBuild"] is False
+
+
+async def test_legacy_top_level_timer_trigger_counts_as_the_triggers_property(
+    server: jenkins.Jenkins,
+) -> None:
+    legacy = "<triggers><hudson.triggers.TimerTrigger><spec>@daily</spec>"
+    xml = pipeline_xml(QUICK).replace(
+        "<triggers/>", f"{legacy}</hudson.triggers.TimerTrigger></triggers>"
+    )
+    await asyncio.to_thread(server.create_job, "pipe", xml)
+    await asyncio.to_thread(server.create_job, "plain", pipeline_xml(QUICK))
+
+    info = await asyncio.to_thread(server.get_job_info, "pipe")
+    plain = await asyncio.to_thread(server.get_job_info, "plain")
+
+    assert info["property"] == [
+        {"_class": "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty"}
+    ]
+    assert plain["property"] == []
+
+
 async def test_duplicate_job_name_is_refused(server: jenkins.Jenkins) -> None:
     await asyncio.to_thread(server.create_job, "pipe", pipeline_xml(QUICK))
 
