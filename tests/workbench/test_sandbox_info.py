@@ -98,3 +98,10 @@ def test_sandbox_info_without_a_sandbox_says_how_to_start_one(tmp_path: Path) ->
     assert done.returncode == 1
     assert done.stdout == ""
     assert "no sandbox is running: start one with `make run`" in done.stderr
+
+
+def test_the_kube_readme_shows_the_ports_workbench_run_uses() -> None:
+    readme = (Path(__file__).parents[2] / "sandbox" / "kube" / "README.md").read_text()
+
+    assert f"--name control-plane --port {stack.CONTROL_PLANE_PORT} " in readme
+    assert f"--name member-1 --port {stack.MEMBER_PORT} " in readme
