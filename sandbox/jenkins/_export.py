@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.jenkins._clock import time_span
 from sandbox.jenkins._model import RUN_CLASS, Folder, Item, PipelineJob, QueueItem, Run
 from sandbox.jenkins._tree import JsonMap
 from sandbox.jenkins._xml import Credential
@@ -354,6 +355,13 @@ class Exporter:
 
     # The queue.
 
+    def _why(self, item: QueueItem) -> str | None:
+        """Why an item waits; a quiet period's remaining time is read when asked, as in Jenkins."""
+        if item.state == "waiting":
+            remaining = item.buildable_at - self.jenkins.clock.now_ms()
+            return f"In the quiet period. Expires in {time_span(remaining)}"
+        return item.why
+
     def queue_item(self, item: QueueItem, base: str, depth: int) -> JSON:
         exported: JSON = {
             "_class": QUEUE_CLASSES[item.state],
@@ -371,7 +379,7 @@ class Exporter:
             "stuck": False,
             "task": self.item_summary(item.job, base),
             "url": item.url,
-            "why": item.why,
+            "why": self._why(item),
         }
         if item.state == "waiting":
             exported["timestamp"] = item.buildable_at

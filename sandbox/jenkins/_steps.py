@@ -34,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.jenkins._clock import time_span as clock_time_span
 from sandbox.jenkins._context import Context, Interrupted, StepFailed
 from sandbox.jenkins._model import InputRequest, TestCase, TestSuite, worse
 from sandbox.jenkins._values import stringify
@@ -66,12 +67,8 @@ def seconds(amount: Any, unit: Any) -> float:
 
 
 def time_span(virtual_seconds: float) -> str:
-    """Jenkins's short time span (`10 sec`, `5 min 0 sec`, `1 hr 0 min`)."""
-    if virtual_seconds < 60:
-        return f"{virtual_seconds:g} sec"
-    if virtual_seconds < 3600:
-        return f"{int(virtual_seconds // 60)} min {int(virtual_seconds % 60)} sec"
-    return f"{int(virtual_seconds // 3600)} hr {int(virtual_seconds % 3600 // 60)} min"
+    """Jenkins's time span of a step's duration (`10 sec`, `5 min 0 sec`, `1 hr 0 min`)."""
+    return clock_time_span(round(virtual_seconds * 1000))
 
 
 def mark_unstable(ctx: Context, message: str | None = None) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import jenkins
@@ -114,6 +115,28 @@ async def test_legacy_top_level_timer_trigger_counts_as_the_triggers_property(
         {"_class": "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty"}
     ]
     assert plain["property"] == []
+
+
+@pytest.mark.parametrize(
+    ("quiet_period", "why"),
+    [
+        (600, r"In the quiet period\. Expires in 9 min 5\d sec"),
+        (10, r"In the quiet period\. Expires in 9\.\d sec"),
+    ],
+)
+async def test_queue_item_says_when_its_quiet_period_expires(
+    standin: JenkinsStandIn, server: jenkins.Jenkins, quiet_period: int, why: str
+) -> None:
+    standin.time_scale = 1
+    standin.jenkins.settings.quiet_period = quiet_period
+    await asyncio.to_thread(server.create_job, "pipe", pipeline_xml(QUICK))
+    queue_id = await asyncio.to_thread(server.build_job, "pipe")
+
+    item = await asyncio.to_thread(server.get_queue_item, queue_id)
+
+    assert item["_class"] == "hudson.model.Queue$WaitingItem"
+    assert re.fullmatch(why, item["why"])
+    await asyncio.to_thread(server.cancel_queue, queue_id)
 
 
 async def test_duplicate_job_name_is_refused(server: jenkins.Jenkins) -> None:
