@@ -234,6 +234,24 @@ async def test_a_failing_matrix_cell_fails_the_stage_and_the_build(
     assert log_of(run).count('Stage "Build" skipped due to when conditional') == 4
 
 
+async def test_matrix_when_sees_the_cell_axis_values(standin: JenkinsStandIn) -> None:
+    build_stage = stage("Build", 'echo "built on ${OS}"')
+    matrix = (
+        "    stage('Cells') {\n      matrix {\n"
+        "        axes { axis { name 'OS'; values 'linux', 'mac' } }\n"
+        "        when { environment name: 'OS', value: 'linux' }\n"
+        f"        stages {{\n{build_stage}\n        }}\n      }}\n    }}"
+    )
+
+    run = await run_script(standin, declarative(matrix))
+
+    log = log_of(run)
+    assert run.result == "SUCCESS"
+    assert "built on linux" in log and "built on mac" not in log
+    assert "Stage \"Matrix - OS = 'mac'\" skipped due to when conditional" in log
+    assert statuses(run)["Matrix - OS = 'mac'"] == ("skipped", "NOT_BUILT")
+
+
 async def test_post_runs_the_matching_conditions(standin: JenkinsStandIn) -> None:
     post = (
         "post { always { echo 'always ran' }\n"
