@@ -70,6 +70,13 @@ def sandbox_info(settings: Settings) -> dict[str, Any] | None:
     return info
 
 
+def write_sandbox_info(state: Path, info: dict[str, Any]) -> None:
+    """Keep what sandbox-info prints, readable by the owner only (it holds a password)."""
+    fd = os.open(state / SANDBOX_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(info, out, indent=2)
+
+
 def _child(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     out = log.open("ab")
     return subprocess.Popen(args, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -231,9 +238,7 @@ def run(settings: Settings) -> int:
         )
         started, info = _sandbox(state, env)
         children += started
-        fd = os.open(state / SANDBOX_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as out:
-            json.dump(info, out, indent=2)
+        write_sandbox_info(state, info)
     for module in ("services.devops_server", "services.apiserver", "services.syncer"):
         name = module.split(".")[-1]
         children.append(_child([sys.executable, "-m", module], env, state / "logs" / f"{name}.log"))

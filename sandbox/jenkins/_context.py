@@ -9,6 +9,9 @@ Stopping a run sets the interrupt event of every live context; whatever a contex
 on (a `sleep`, an `sh` command, an `input`) then raises `Interrupted`, the counterpart of
 Jenkins's FlowInterruptedException. The stage that catches it records ABORTED and clears its
 context's event, so that its `post` section and the pipeline's still run, as they do in Jenkins.
+A parallel `failFast` interrupts the sibling branches the same way, but names the failed branch
+as the cause (Jenkins's FailFastCause): those branches end ABORTED while the build keeps the
+result of the original failure.
 A failing step raises `StepFailed` (hudson.AbortException and friends) instead.
 """
 
@@ -32,10 +35,11 @@ ABORT_EXCEPTION = "hudson.AbortException"
 class Interrupted(Exception):
     """The run (or this branch) was stopped, timed out, or an input was aborted."""
 
-    def __init__(self, reason: str, result: str = "ABORTED") -> None:
+    def __init__(self, reason: str, result: str = "ABORTED", *, fail_fast: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.result = result
+        self.fail_fast = fail_fast
 
 
 class StepFailed(Exception):
@@ -62,6 +66,7 @@ class Context:
     interrupt: asyncio.Event = field(default_factory=asyncio.Event)
     stop_reason: list[str] = field(default_factory=lambda: ["Aborted by admin"])
     on_log: Callable[[], None] | None = None
+    failed_branch: str | None = None
 
     def __post_init__(self) -> None:
         self.run.interrupts.append(self.interrupt)
@@ -107,9 +112,20 @@ class Context:
         """A `[Pipeline] ...` structure line: in the run's log, not in any step's."""
         self.line(f"[Pipeline] {text}", to_step=False)
 
+    def fail_fast(self, failed_branch: str) -> None:
+        """Interrupt this branch because its sibling `failed_branch` failed."""
+        self.failed_branch = failed_branch
+        self.interrupt.set()
+
+    def interruption(self) -> Interrupted:
+        """What an interrupted step raises: a fail-fast or a stop of the run."""
+        if self.failed_branch is not None:
+            return Interrupted(f"Failed in branch {self.failed_branch}", fail_fast=True)
+        return Interrupted(self.stop_reason[0])
+
     def check_interrupt(self) -> None:
         if self.interrupt.is_set():
-            raise Interrupted(self.stop_reason[0])
+            raise self.interruption()
 
     async def interruptible(self, awaitable: Awaitable[T]) -> T:
         """Await `awaitable` unless this context is interrupted first."""
@@ -126,7 +142,7 @@ class Context:
         if task in done:
             return task.result()
         task.cancel()
-        raise Interrupted(self.stop_reason[0])
+        raise self.interruption()
 
     async def sleep(self, virtual_seconds: float) -> None:
         await self.interruptible(self.clock.sleep(virtual_seconds))

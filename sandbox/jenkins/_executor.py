@@ -4,11 +4,12 @@
 `agent` opens a `node` block, `environment` a `withEnv`, then each stage runs in order. Before
 anything runs, every declared stage gets its flow node (so Blue Ocean can show future stages);
 a stage is skipped (NOT_EXECUTED) when `when` says no or when an earlier stage failed, its
-parallel branches run concurrently (`failFast` interrupts the siblings), its `post` runs on the
-stage's own status, and the pipeline's `post` runs in the synthetic stage "Declarative: Post
-Actions" on the build's status. Stages, steps and the run end with the statuses Jenkins gives
-them: FAILURE for a failing step, UNSTABLE from `unstable` or failing tests, ABORTED for a stop,
-an aborted input or a timeout.
+parallel branches run concurrently (`failFast` interrupts the siblings, which end ABORTED
+while the failure stays the result of the stage and the build), its `post` runs on the stage's
+own status, a `matrix` runs as a parallel of its cells (`matrix_cells`), and the pipeline's
+`post` runs in the synthetic stage "Declarative: Post Actions" on the build's status. Stages,
+steps and the run end with the statuses Jenkins gives them: FAILURE for a failing step,
+UNSTABLE from `unstable` or failing tests, ABORTED for a stop, an aborted input or a timeout.
 
 The log is written as Jenkins writes it (`[Pipeline] stage`, `[Pipeline] { (Build)`, ...), and
 the first error is repeated after `[Pipeline] End of Pipeline`, as `ERROR: <message>`. What each
@@ -132,6 +133,9 @@ class PipelineExecution:
             if "parallel" in spec:
                 node.parallel = True
                 node.children = self._plan(spec["parallel"], node.id, branch=True)
+            elif "matrix" in spec:
+                node.parallel = True
+                node.children = self._plan(matrix_cells(spec["matrix"]), node.id, branch=True)
             elif "stages" in spec:
                 node.children = self._plan(spec["stages"], node.id, branch=False)
             ids.append(node.id)
@@ -266,6 +270,7 @@ class PipelineExecution:
         previous = ctx.stage
         ctx.stage = node
         saved_env, saved_masks = dict(ctx.env), list(ctx.masks)
+        ctx.env.update(spec.get("cell", {}))
         try:
             failed = RESULT_ORDER.get(self.run.result or "SUCCESS", 0) >= RESULT_ORDER["FAILURE"]
             if sequential and failed:
@@ -319,13 +324,16 @@ class PipelineExecution:
         self.run.result = worse(self.run.result, "FAILURE")
 
     def _record_abort(self, ctx: Context, node: FlowNode | None, exc: Interrupted) -> None:
-        if not self.aborted_logged:
-            ctx.line(exc.reason, to_step=False)
-            self.aborted_logged = True
         ctx.interrupt.clear()
         if node is not None:
             node.result = worse(node.result, exc.result)
             node.error = node.error or {"message": "", "type": FLOW_INTERRUPTED}
+        if exc.fail_fast:
+            # The sibling's failure is the build's result; "Failed in branch" is logged.
+            return
+        if not self.aborted_logged:
+            ctx.line(exc.reason, to_step=False)
+            self.aborted_logged = True
         self.run.result = worse(self.run.result, exc.result)
 
     async def _parallel(self, ctx: Context, node: FlowNode, spec: dict[str, Any]) -> None:
@@ -340,17 +348,25 @@ class PipelineExecution:
                 await self._stage(branch_ctx, branch, sequential=False)
             finally:
                 branch_ctx.close()
-            if spec.get("failFast") and branch.result == "FAILURE":
+            if spec.get("failFast") and branch.result == "FAILURE" and not failed:
+                failed.append(branch)
                 ctx.line(f"Failed in branch {branch.name}", to_step=False)
                 for other in contexts:
                     if other is not branch_ctx:
-                        other.interrupt.set()
+                        other.fail_fast(branch.name)
 
+        failed: list[FlowNode] = []
         await asyncio.gather(*(run_branch(c, b) for c, b in zip(contexts, branches, strict=True)))
         for _ in branches:
             ctx.pipeline("}")
         ctx.pipeline("// parallel")
-        self._roll_up(node)
+        # A fail-fast parallel fails with the first failure, as the step rethrows it: the
+        # branches it stopped are ABORTED, but that is not the parallel stage's result.
+        for branch_ctx, branch in zip(contexts, branches, strict=True):
+            if branch.state != "skipped" and branch_ctx.failed_branch is None:
+                node.result = worse(node.result, branch.result)
+        if failed:
+            node.result = worse(node.result, "FAILURE")
         ctx.check_interrupt()
 
     def _when(self, ctx: Context, when: dict[str, Any] | None) -> bool:
@@ -607,6 +623,47 @@ def _credentials_call(value: Any) -> str | None:
     if source.startswith("credentials("):
         return source[len("credentials(") :].rstrip(")").strip().strip("'\"")
     return None
+
+
+def matrix_cells(matrix: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cells of a `matrix`, as the stages a parallel runs: one per combination of values.
+
+    Combinations follow Declarative's order (the first axis changes fastest), minus those an
+    `exclude` matches: every axis it names has the cell's value among its `values` (or, with
+    `notValues`, not among them). Each cell is a group of the matrix's stages named as Jenkins
+    names it (`Matrix - OS = 'linux', JDK = '17'`), with the matrix's own `when`,
+    `environment` and `post`, and the axis values (under `cell`) set before `when` is checked.
+    """
+    axes = [
+        (str(axis.get("name", "")), [stringify(v.get("value", "")) for v in axis["values"]])
+        for axis in matrix.get("axes", [])
+    ]
+    combinations: list[dict[str, str]] = [{}]
+    for name, values in axes:
+        combinations = [{**done, name: value} for value in values for done in combinations]
+
+    cells = []
+    for combination in combinations:
+        if any(_excluded(combination, exclude) for exclude in matrix.get("excludes", [])):
+            continue
+        label = ", ".join(f"{name} = '{value}'" for name, value in combination.items())
+        cell: dict[str, Any] = {
+            key: matrix[key] for key in ("when", "environment", "post") if key in matrix
+        }
+        cell.update({"name": f"Matrix - {label}", "cell": combination, "stages": matrix["stages"]})
+        cells.append(cell)
+    return cells
+
+
+def _excluded(values: dict[str, str], exclude: list[dict[str, Any]]) -> bool:
+    if not exclude:
+        return False
+    for axis in exclude:
+        listed = {stringify(v.get("value", "")) for v in axis.get("values", [])}
+        inside = values.get(str(axis.get("name", ""))) in listed
+        if inside == bool(axis.get("inverse")):
+            return False
+    return True
 
 
 def declared_parameters(model: dict[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from sandbox.jenkins._clock import time_span
 from sandbox.jenkins._model import RUN_CLASS, Folder, Item, PipelineJob, QueueItem, Run
 from sandbox.jenkins._tree import JsonMap
 from sandbox.jenkins._xml import Credential
@@ -46,6 +47,37 @@ def color(job: PipelineJob) -> str:
     if any(r.building for r in job.runs.values()):
         return f"{base}_anime"
     return base
+
+
+PARAMETERS_PROPERTY = "hudson.model.ParametersDefinitionProperty"
+JOB_PROPERTIES = "org.jenkinsci.plugins.workflow.job.properties."
+TRIGGERS_PROPERTY = f"{JOB_PROPERTIES}PipelineTriggersJobProperty"
+_EXPORTED_PROPERTIES = (
+    PARAMETERS_PROPERTY,
+    f"{JOB_PROPERTIES}DisableConcurrentBuildsJobProperty",
+    TRIGGERS_PROPERTY,
+)
+
+
+def job_properties(job: PipelineJob) -> list[JSON]:
+    """A job's `property` list: its job properties in config.xml order, each as `{_class}`.
+
+    Only the parameter definitions carry an exported field. Cron triggers written in the old
+    top-level `<triggers>` element count as a PipelineTriggersJobProperty, which is what
+    Jenkins turns them into when it loads the job.
+    """
+    config = job.config
+    classes = [tag for tag in config.properties if tag in _EXPORTED_PROPERTIES]
+    if config.cron and TRIGGERS_PROPERTY not in classes:
+        classes.append(TRIGGERS_PROPERTY)
+
+    exported: list[JSON] = []
+    for java_class in classes:
+        entry: JSON = {"_class": java_class}
+        if java_class == PARAMETERS_PROPERTY:
+            entry["parameterDefinitions"] = [p.json() for p in config.parameters]
+        exported.append(entry)
+    return exported
 
 
 class Exporter:
@@ -148,21 +180,6 @@ class Exporter:
 
         completed = [r for r in builds if not r.building]
         pending = self.jenkins.pending(job)
-        properties: list[JSON] = []
-        if job.config.parameters:
-            properties.append(
-                {
-                    "_class": "hudson.model.ParametersDefinitionProperty",
-                    "parameterDefinitions": [p.json() for p in job.config.parameters],
-                }
-            )
-        if not job.config.concurrent:
-            properties.append(
-                {
-                    "_class": "org.jenkinsci.plugins.workflow.job.properties."
-                    "DisableConcurrentBuildsJobProperty"
-                }
-            )
         exported.update(
             {
                 "buildable": not job.config.disabled,
@@ -182,7 +199,7 @@ class Exporter:
                     lambda r: r.result is not None and r.result != "SUCCESS"
                 ),
                 "nextBuildNumber": job.next_build_number,
-                "property": properties,
+                "property": job_properties(job),
                 "queueItem": None if pending is None else self.queue_item(pending, base, -1),
                 "concurrentBuild": job.config.concurrent,
                 "disabled": job.config.disabled,
@@ -338,6 +355,13 @@ class Exporter:
 
     # The queue.
 
+    def _why(self, item: QueueItem) -> str | None:
+        """Why an item waits; a quiet period's remaining time is read when asked, as in Jenkins."""
+        if item.state == "waiting":
+            remaining = item.buildable_at - self.jenkins.clock.now_ms()
+            return f"In the quiet period. Expires in {time_span(remaining)}"
+        return item.why
+
     def queue_item(self, item: QueueItem, base: str, depth: int) -> JSON:
         exported: JSON = {
             "_class": QUEUE_CLASSES[item.state],
@@ -355,7 +379,7 @@ class Exporter:
             "stuck": False,
             "task": self.item_summary(item.job, base),
             "url": item.url,
-            "why": item.why,
+            "why": self._why(item),
         }
         if item.state == "waiting":
             exported["timestamp"] = item.buildable_at

@@ -324,7 +324,6 @@ class Jenkins:
         )
         self.next_queue_id += 1
         self.queue[item.id] = item
-        item.why = f"In the quiet period. Expires in {quiet:g} sec"
         asyncio.get_running_loop().create_task(self._leave_queue(item, quiet))
         logger.info("queued %s as item %d", job.full_name, item.id)
         return item

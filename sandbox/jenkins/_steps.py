@@ -6,11 +6,15 @@ Commands are never executed. `sh` (and `bat`) follow this convention instead:
 
 - the script is read line by line, as `sh -xe` would run it: blank lines and `#` comments are
   skipped, `$NAME` / `${NAME}` expand from the build environment, and each command is traced
-  as `+ command` (`bat` traces `C:\\workspace>command`);
+  as `+ command`;
+- `bat` reads it as cmd does: `::` lines are skipped, `rem` does nothing, each command is
+  echoed as `C:\\workspace>command` until `echo off` (one starting with `@` is not), and
+  command names ignore case;
 - `echo WORDS` prints the words; `echo WORDS > FILE` (or `>>`) writes the workspace file;
 - `cat FILE` prints a workspace file (a missing file fails with exit code 1);
 - `sleep N` waits N seconds of (scaled) time;
-- `exit N` ends the script with code N, `false` with 1, `true` does nothing;
+- `exit N` ends the script with code N (in `bat` also `exit /b N`, any letter case),
+  `false` with 1, `true` does nothing;
 - any other command succeeds silently.
 A non-zero exit code fails the step with `script returned exit code N` unless
 `returnStatus: true` is given, exactly as the real step reports it.
@@ -30,6 +34,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sandbox.jenkins._clock import time_span as clock_time_span
 from sandbox.jenkins._context import Context, Interrupted, StepFailed
 from sandbox.jenkins._model import InputRequest, TestCase, TestSuite, worse
 from sandbox.jenkins._values import stringify
@@ -62,12 +67,8 @@ def seconds(amount: Any, unit: Any) -> float:
 
 
 def time_span(virtual_seconds: float) -> str:
-    """Jenkins's short time span (`10 sec`, `5 min 0 sec`, `1 hr 0 min`)."""
-    if virtual_seconds < 60:
-        return f"{virtual_seconds:g} sec"
-    if virtual_seconds < 3600:
-        return f"{int(virtual_seconds // 60)} min {int(virtual_seconds % 60)} sec"
-    return f"{int(virtual_seconds // 3600)} hr {int(virtual_seconds % 3600 // 60)} min"
+    """Jenkins's time span of a step's duration (`10 sec`, `5 min 0 sec`, `1 hr 0 min`)."""
+    return clock_time_span(round(virtual_seconds * 1000))
 
 
 def mark_unstable(ctx: Context, message: str | None = None) -> None:
@@ -143,23 +144,44 @@ async def bat(ctx: Context, args: dict[str, Any]) -> None:
 async def _shell(ctx: Context, args: dict[str, Any], *, windows: bool) -> None:
     code = 0
     scope = ctx.scope
+    echo_on = True
 
     for raw in stringify(args.get("script", "")).splitlines():
         command = raw.strip()
-        if not command or command.startswith(("#", "@echo off", "rem ")):
+        if not command or command.startswith("::" if windows else "#"):
             continue
         command = scope.expand_shell(command)
-        ctx.line(f"\nC:\\workspace>{command}" if windows else f"+ {command}")
+        if not windows:
+            ctx.line(f"+ {command}")
+        elif command.lower().lstrip("@") in ("echo off", "echo on"):
+            echo_on = command.lower().endswith("on")
+            continue
+        elif command.startswith("@"):
+            command = command[1:]
+        elif echo_on:
+            ctx.line(f"\nC:\\workspace>{command}")
         try:
             words = shlex.split(command)
         except ValueError:
             words = command.split()
-        code = await _command(ctx, words)
+        code = await _command(ctx, _batch_words(words) if windows else words)
         if code != 0:
             break
 
     if code != 0 and not args.get("returnStatus"):
         raise StepFailed(f"script returned exit code {code}")
+
+
+def _batch_words(words: list[str]) -> list[str]:
+    """A `bat` command in the `sh` vocabulary: names ignore case, `exit /b N` is `exit N`."""
+    if not words:
+        return words
+    name, rest = words[0].lower(), words[1:]
+    if name == "rem":
+        return []
+    if name == "exit" and rest and rest[0].lower() == "/b":
+        rest = rest[1:]
+    return [name, *rest]
 
 
 async def _command(ctx: Context, words: list[str]) -> int:

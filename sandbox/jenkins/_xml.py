@@ -4,8 +4,8 @@ Jenkins stores an item as the XStream form of its Java object and hands that sam
 `GET config.xml`. The stand-in keeps the XML it was given (so a client reads back what it
 wrote, as with a real server) and parses from it only what changes behaviour: for a pipeline
 job the description, `disabled`, the parameter definitions, the cron triggers, whether
-concurrent builds are allowed, and the flow definition (an inline script or a Git SCM
-pointer); for a folder, its description.
+concurrent builds are allowed, which job properties it has (in order), and the flow
+definition (an inline script or a Git SCM pointer); for a folder, its description.
 
 Only the standard library parser is used and nothing in the XML is evaluated or executed.
 Root elements other than a pipeline job (`flow-definition`) or a folder are refused, since
@@ -127,6 +127,7 @@ class PipelineConfig:
     cron: list[str] = field(default_factory=list)
     concurrent: bool = True
     auth_token: str | None = None
+    properties: list[str] = field(default_factory=list)
 
     def parameter(self, name: str) -> ParameterDefinition | None:
         return next((p for p in self.parameters if p.name == name), None)
@@ -176,6 +177,8 @@ def parse_pipeline(xml: str) -> PipelineConfig:
         auth_token=_text(root.find("authToken")) or None,
     )
 
+    properties = root.find("properties")
+    config.properties = [p.tag for p in properties] if properties is not None else []
     for prop in root.iter():
         tag = prop.tag
         if tag.endswith("DisableConcurrentBuildsJobProperty"):

@@ -100,6 +100,11 @@ def stage(name: str, steps: str, *, extra: str = "") -> str:
     return f"    stage('{name}') {{\n      {extra}\n      steps {{\n{steps}\n      }}\n    }}"
 
 
+def parallel_stage(name: str, branches: str, *, extra: str = "") -> str:
+    """A stage whose `parallel` section holds `branches` (stages built with `stage`)."""
+    return f"    stage('{name}') {{\n      {extra}\n      parallel {{\n{branches}\n      }}\n    }}"
+
+
 def schedule(
     standin: JenkinsStandIn, full_name: str, params: dict[str, str] | None = None
 ) -> QueueItem:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import zipfile
+from pathlib import Path
+
 from api4jenkins import AsyncJenkins
 from api4jenkins.build import AsyncWorkflowRun
 from api4jenkins.input import AsyncPendingInputAction
@@ -131,3 +134,56 @@ async def test_rename_answers_with_the_new_location(client: AsyncJenkins) -> Non
 
     assert job.url.endswith("/job/new/")
     assert await client.get_job("new") is not None
+
+
+async def test_stages_are_read_from_the_stage_view(
+    standin: JenkinsStandIn, client: AsyncJenkins
+) -> None:
+    skipped = stage("Deploy", "echo 'no'", extra="when { expression { return false } }")
+    script = declarative(stage("Build", "echo 'built'") + "\n" + skipped)
+    await client.create_job("ws/pipe", pipeline_xml(script), recursive=True)
+    build = await until_build(await client.build_job("ws/pipe"))
+    await until(lambda: not standin.run("ws/pipe", 1).building)
+
+    described = (await build.handle_req("GET", "wfapi/describe")).json()
+
+    assert described["status"] == "SUCCESS"
+    assert [(s["name"], s["status"]) for s in described["stages"]] == [
+        ("Build", "SUCCESS"),
+        ("Deploy", "NOT_EXECUTED"),
+    ]
+    assert "pendingInputActions" not in described["_links"]
+
+
+async def test_term_ends_the_build_aborted(standin: JenkinsStandIn, client: AsyncJenkins) -> None:
+    await client.create_job("pipe", pipeline_xml(declarative(stage("Wait", "sleep 3600"))))
+    build = await until_build(await client.build_job("pipe"))
+    await until(lambda: "Sleeping for" in bytes(standin.run("pipe", 1).log).decode())
+
+    answer = await build.term()
+    await until(lambda: not standin.run("pipe", 1).building)
+
+    assert answer.status_code == 302
+    assert await build.result == "ABORTED"
+    assert bytes(standin.run("pipe", 1).log).decode().endswith("Finished: ABORTED\n")
+
+
+async def test_artifacts_are_listed_and_saved_as_one_archive(
+    standin: JenkinsStandIn, client: AsyncJenkins, tmp_path: Path
+) -> None:
+    steps = (
+        "writeFile file: 'dist/app.txt', text: 'app'\nwriteFile file: 'dist/lib/a.jar', text: 'j'"
+        "\narchiveArtifacts artifacts: 'dist/**'"
+    )
+    await client.create_job("pipe", pipeline_xml(declarative(stage("Package", steps))))
+    build = await until_build(await client.build_job("pipe"))
+    await until(lambda: not standin.run("pipe", 1).building)
+
+    listed = await build.artifacts
+    target = tmp_path / "archive.zip"
+    await build.save_artifacts(str(target))
+
+    assert sorted(a.path for a in listed) == ["dist/app.txt", "dist/lib/a.jar"]
+    with zipfile.ZipFile(target) as archive:
+        assert sorted(archive.namelist()) == ["archive/dist/app.txt", "archive/dist/lib/a.jar"]
+        assert archive.read("archive/dist/app.txt") == b"app"

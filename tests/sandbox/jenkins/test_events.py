@@ -188,3 +188,59 @@ async def test_deleting_a_job_sends_item_deleted(
 
     assert receiver.types() == ["item.deleted"]
     assert receiver.posts[0]["json"]["source"] == "job/ws/"
+
+
+async def test_a_build_triggered_over_http_emits_the_run_events(
+    standin: JenkinsStandIn, receiver: Receiver
+) -> None:
+    standin.create_job("ws/pipe", pipeline_xml(SCRIPT))
+    configure(standin, receiver)
+    auth = (standin.admin_user, standin.api_token)
+
+    async with httpx.AsyncClient(auth=auth) as http:
+        queued = await http.post(f"{standin.url}job/ws/job/pipe/build", params={"delay": "0sec"})
+    await standin.wait_for_run("ws/pipe", 1)
+    await standin.drain_events()
+
+    assert queued.status_code == 201
+    assert receiver.types() == ["run.initialize", "run.started", "run.completed", "run.finalized"]
+    actions = receiver.bodies("run.started")[0]["data"]["actions"]
+    causes = next(a["causes"] for a in actions if a.get("_class") == "hudson.model.CauseAction")
+    assert [c.get("userId") for c in causes] == [standin.admin_user]
+
+
+async def test_deleting_a_run_over_http_sends_run_deleted(
+    standin: JenkinsStandIn, receiver: Receiver
+) -> None:
+    standin.create_job("ws/pipe", pipeline_xml(SCRIPT))
+    await build(standin, "ws/pipe")
+    configure(standin, receiver)
+    auth = (standin.admin_user, standin.api_token)
+
+    async with httpx.AsyncClient(auth=auth) as http:
+        deleted = await http.post(f"{standin.url}job/ws/job/pipe/1/doDelete")
+        gone = await http.get(f"{standin.url}job/ws/job/pipe/1/api/json")
+    await standin.drain_events()
+
+    assert (deleted.status_code, gone.status_code) == (302, 404)
+    assert receiver.types() == ["run.deleted"]
+    body = receiver.posts[0]["json"]
+    assert (body["source"], body["url"]) == ("job/ws/job/pipe/", "job/ws/job/pipe/1/")
+    assert body["data"]["number"] == 1
+
+
+async def test_rename_over_http_sends_one_location_changed_event(
+    standin: JenkinsStandIn, receiver: Receiver
+) -> None:
+    standin.create_job("ws/old", pipeline_xml(SCRIPT))
+    configure(standin, receiver)
+    auth = (standin.admin_user, standin.api_token)
+
+    async with httpx.AsyncClient(auth=auth) as http:
+        renamed = await http.post(f"{standin.url}job/ws/job/old/doRename", data={"newName": "new"})
+    await standin.drain_events()
+
+    assert renamed.headers["Location"].endswith("/job/ws/job/new/")
+    assert receiver.types() == ["item.locationChanged"]
+    assert receiver.posts[0]["json"]["metaData"]["oldUrl"] == "job/ws/job/old/"
+    assert receiver.posts[0]["json"]["metaData"]["newUrl"] == "job/ws/job/new/"

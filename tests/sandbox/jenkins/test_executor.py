@@ -11,6 +11,7 @@ from tests.sandbox.jenkins.helpers import (
     build,
     declarative,
     log_of,
+    parallel_stage,
     pipeline_xml,
     schedule,
     secret_text_xml,
@@ -69,6 +70,29 @@ async def test_return_status_keeps_a_failing_sh_from_failing(standin: JenkinsSta
     assert run.result == "SUCCESS"
 
 
+async def test_bat_exit_b_fails_the_step_with_its_code(standin: JenkinsStandIn) -> None:
+    script = "REM build\necho before\n@echo off\nexit /b 3\necho after\n"
+    steps = f"bat '''{script}'''"
+
+    run = await run_script(standin, declarative(stage("Win", steps)))
+
+    log = log_of(run)
+    assert run.result == "FAILURE"
+    traced = "\nC:\\workspace>REM build\n\nC:\\workspace>echo before\nbefore\n"
+    assert f"[Pipeline] bat\n{traced}[Pipeline]" in log
+    assert "after" not in log and "exit /b" not in log
+    assert log.endswith("ERROR: script returned exit code 3\nFinished: FAILURE\n")
+
+
+async def test_bat_exit_b_zero_ends_the_script_successfully(standin: JenkinsStandIn) -> None:
+    steps = "bat 'EXIT /B 0'\nbat script: 'exit /b 5', returnStatus: true\necho 'went on'"
+
+    run = await run_script(standin, declarative(stage("Win", steps)))
+
+    assert run.result == "SUCCESS"
+    assert "went on" in log_of(run)
+
+
 async def test_error_step_fails_with_its_message(standin: JenkinsStandIn) -> None:
     run = await run_script(standin, declarative(stage("Build", "error 'bad input'")))
 
@@ -107,6 +131,125 @@ async def test_parallel_branches_run_at_the_same_time(standin: JenkinsStandIn) -
     assert run.result == "SUCCESS"
     assert 60_000 <= run.duration < 100_000
     assert [n.kind for n in run.stages()] == ["stage", "branch", "branch"]
+
+
+async def test_fail_fast_keeps_the_failure_and_aborts_the_other_branches(
+    standin: JenkinsStandIn,
+) -> None:
+    branches = (
+        stage("slow", "sleep 600", extra="post { aborted { echo 'slow was stopped' } }")
+        + "\n"
+        + stage("broken", "sleep 1\nerror 'broke'")
+    )
+    both = parallel_stage("Both", branches, extra="failFast true")
+    script = declarative(both + "\n" + stage("After", "echo 'never'"))
+
+    run = await run_script(standin, script)
+
+    assert run.result == "FAILURE"
+    assert statuses(run) == {
+        "Both": ("finished", "FAILURE"),
+        "slow": ("finished", "ABORTED"),
+        "broken": ("finished", "FAILURE"),
+        "After": ("skipped", "NOT_BUILT"),
+    }
+    log = log_of(run)
+    assert "Failed in branch broken" in log and "slow was stopped" in log
+    assert "Aborted by" not in log
+    assert log.endswith("ERROR: broke\nFinished: FAILURE\n")
+    assert run.duration < 600_000
+
+
+async def test_a_stop_during_fail_fast_parallel_still_aborts_the_build(
+    standin: JenkinsStandIn,
+) -> None:
+    branches = stage("a", "sleep 600") + "\n" + stage("b", "sleep 600")
+    both = parallel_stage("Both", branches, extra="failFast true")
+    standin.create_job("pipe", pipeline_xml(declarative(both)))
+    run = await started(schedule(standin, "pipe"))
+    await until(lambda: log_of(run).count("Sleeping for") == 2)
+
+    standin.jenkins.stop(run)
+    await until(lambda: not run.building)
+
+    assert run.result == "ABORTED"
+    assert statuses(run)["Both"] == ("finished", "ABORTED")
+
+
+MATRIX = """    stage('Cells') {
+      %s
+      matrix {
+        axes {
+          axis { name 'OS'; values 'linux', 'windows', 'mac' }
+          axis { name 'JDK'; values '11', '17' }
+        }
+        excludes {
+          exclude {
+            axis { name 'OS'; values 'mac' }
+            axis { name 'JDK'; notValues '17' }
+          }
+        }
+        stages {
+%s
+        }
+      }
+    }"""
+
+
+async def test_matrix_runs_each_cell_with_its_axis_values(standin: JenkinsStandIn) -> None:
+    inner = stage("Build", 'echo "build on ${OS} with ${JDK}"') + "\n" + stage("Test", "echo 't'")
+    script = declarative(MATRIX % ("", inner))
+
+    run = await run_script(standin, script)
+
+    cells = [n.name for n in run.stages() if n.kind == "branch"]
+    assert run.result == "SUCCESS"
+    assert cells == [
+        "Matrix - OS = 'linux', JDK = '11'",
+        "Matrix - OS = 'windows', JDK = '11'",
+        "Matrix - OS = 'linux', JDK = '17'",
+        "Matrix - OS = 'windows', JDK = '17'",
+        "Matrix - OS = 'mac', JDK = '17'",
+    ]
+    log = log_of(run)
+    assert "build on mac with 17" in log and "build on linux with 11" in log
+    assert "build on mac with 11" not in log
+    assert [n.name for n in run.stages()].count("Test") == 5
+    assert all(n.result == "SUCCESS" for n in run.stages())
+
+
+async def test_a_failing_matrix_cell_fails_the_stage_and_the_build(
+    standin: JenkinsStandIn,
+) -> None:
+    inner = stage("Build", "sh 'exit 3'", extra="when { environment name: 'OS', value: 'mac' }")
+    script = declarative(MATRIX % ("", inner))
+
+    run = await run_script(standin, script)
+
+    by_name = {n.name: n for n in run.stages() if n.kind != "step"}
+    assert run.result == "FAILURE"
+    assert by_name["Cells"].result == "FAILURE"
+    assert by_name["Matrix - OS = 'mac', JDK = '17'"].result == "FAILURE"
+    assert by_name["Matrix - OS = 'linux', JDK = '11'"].result == "SUCCESS"
+    assert log_of(run).count('Stage "Build" skipped due to when conditional') == 4
+
+
+async def test_matrix_when_sees_the_cell_axis_values(standin: JenkinsStandIn) -> None:
+    build_stage = stage("Build", 'echo "built on ${OS}"')
+    matrix = (
+        "    stage('Cells') {\n      matrix {\n"
+        "        axes { axis { name 'OS'; values 'linux', 'mac' } }\n"
+        "        when { environment name: 'OS', value: 'linux' }\n"
+        f"        stages {{\n{build_stage}\n        }}\n      }}\n    }}"
+    )
+
+    run = await run_script(standin, declarative(matrix))
+
+    log = log_of(run)
+    assert run.result == "SUCCESS"
+    assert "built on linux" in log and "built on mac" not in log
+    assert "Stage \"Matrix - OS = 'mac'\" skipped due to when conditional" in log
+    assert statuses(run)["Matrix - OS = 'mac'"] == ("skipped", "NOT_BUILT")
 
 
 async def test_post_runs_the_matching_conditions(standin: JenkinsStandIn) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 import httpx
 import jenkins
@@ -72,6 +73,70 @@ async def test_job_info_exports_parameter_definitions(server: jenkins.Jenkins) -
     assert definitions[0]["defaultParameterValue"]["value"] == "world"
     assert info["color"] == "notbuilt"
     assert info["nextBuildNumber"] == 1
+
+
+TRIGGERS = (
+    "<org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty><triggers>"
+    "<hudson.triggers.TimerTrigger><spec>H 2 * * *</spec></hudson.triggers.TimerTrigger>"
+    "</triggers></org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty>"
+)
+
+
+async def test_job_info_lists_its_properties_in_config_order(server: jenkins.Jenkins) -> None:
+    xml = pipeline_xml(QUICK, parameters=string_parameter("WHO"), concurrent=False)
+    xml = xml.replace("<properties>", f"<properties>{TRIGGERS}")
+    await asyncio.to_thread(server.create_job, "pipe", xml)
+
+    info = await asyncio.to_thread(server.get_job_info, "pipe")
+
+    assert [p["_class"] for p in info["property"]] == [
+        "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty",
+        "hudson.model.ParametersDefinitionProperty",
+        "org.jenkinsci.plugins.workflow.job.properties.DisableConcurrentBuildsJobProperty",
+    ]
+    assert info["property"][0] == {"_class": info["property"][0]["_class"]}
+    assert info["concurrentBuild"] is False
+
+
+async def test_legacy_top_level_timer_trigger_counts_as_the_triggers_property(
+    server: jenkins.Jenkins,
+) -> None:
+    legacy = "<triggers><hudson.triggers.TimerTrigger><spec>@daily</spec>"
+    xml = pipeline_xml(QUICK).replace(
+        "<triggers/>", f"{legacy}</hudson.triggers.TimerTrigger></triggers>"
+    )
+    await asyncio.to_thread(server.create_job, "pipe", xml)
+    await asyncio.to_thread(server.create_job, "plain", pipeline_xml(QUICK))
+
+    info = await asyncio.to_thread(server.get_job_info, "pipe")
+    plain = await asyncio.to_thread(server.get_job_info, "plain")
+
+    assert info["property"] == [
+        {"_class": "org.jenkinsci.plugins.workflow.job.properties.PipelineTriggersJobProperty"}
+    ]
+    assert plain["property"] == []
+
+
+@pytest.mark.parametrize(
+    ("quiet_period", "why"),
+    [
+        (600, r"In the quiet period\. Expires in 9 min 5\d sec"),
+        (10, r"In the quiet period\. Expires in 9\.\d sec"),
+    ],
+)
+async def test_queue_item_says_when_its_quiet_period_expires(
+    standin: JenkinsStandIn, server: jenkins.Jenkins, quiet_period: int, why: str
+) -> None:
+    standin.time_scale = 1
+    standin.jenkins.settings.quiet_period = quiet_period
+    await asyncio.to_thread(server.create_job, "pipe", pipeline_xml(QUICK))
+    queue_id = await asyncio.to_thread(server.build_job, "pipe")
+
+    item = await asyncio.to_thread(server.get_queue_item, queue_id)
+
+    assert item["_class"] == "hudson.model.Queue$WaitingItem"
+    assert re.fullmatch(why, item["why"])
+    await asyncio.to_thread(server.cancel_queue, queue_id)
 
 
 async def test_duplicate_job_name_is_refused(server: jenkins.Jenkins) -> None:
@@ -213,6 +278,32 @@ async def test_folder_credential_is_deleted(server: jenkins.Jenkins) -> None:
     await asyncio.to_thread(server.delete_credential, "token", "ws")
 
     assert not await asyncio.to_thread(server.credential_exists, "token", "ws")
+
+
+async def test_folder_credential_config_is_replaced_and_builds_see_the_new_value(
+    standin: JenkinsStandIn, server: jenkins.Jenkins
+) -> None:
+    steps = (
+        "withCredentials([string(credentialsId: 'token', variable: 'T')]) {\n"
+        " sh 'echo $T > seen.txt'\n}\narchiveArtifacts artifacts: 'seen.txt'"
+    )
+    await asyncio.to_thread(server.create_folder, "ws")
+    await asyncio.to_thread(server.create_credential, "ws", secret_text_xml("token", "old-s3cret"))
+    await asyncio.to_thread(
+        server.create_job, "ws/pipe", pipeline_xml(declarative(stage("U", steps)))
+    )
+
+    await asyncio.to_thread(
+        server.reconfig_credential, "ws", secret_text_xml("token", "new-s3cret")
+    )
+
+    queue_id = await asyncio.to_thread(server.build_job, "ws/pipe")
+    await until(lambda: standin.jenkins.queue[queue_id].run)
+    run = await finished(standin.jenkins.queue[queue_id])
+    config = await asyncio.to_thread(server.get_credential_config, "token", "ws")
+    assert run.artifacts == {"seen.txt": b"new-s3cret\n"}
+    assert "new-s3cret" not in bytes(run.log).decode()
+    assert "new-s3cret" not in config and "<secret-redacted" in config
 
 
 async def test_duplicate_credential_is_a_conflict(standin: JenkinsStandIn) -> None:

@@ -52,6 +52,28 @@ async def test_run_describe_lists_stages_with_status(http: httpx.AsyncClient) ->
     assert described["_links"]["self"]["href"] == "/job/ws/job/pipe/1/wfapi/describe"
 
 
+async def test_run_describe_names_matrix_cells_as_jenkins_does(
+    standin: JenkinsStandIn, http: httpx.AsyncClient
+) -> None:
+    matrix = (
+        "    stage('Cells') {\n      matrix {\n"
+        "        axes { axis { name 'PLATFORM'; values 'linux', 'windows' } }\n"
+        f"        stages {{\n{stage('Build', 'echo PLATFORM')}\n        }}\n      }}\n    }}"
+    )
+    standin.create_job("ws/pipe", pipeline_xml(declarative(matrix)))
+    await build(standin, "ws/pipe")
+
+    described = (await http.get("job/ws/job/pipe/1/wfapi/describe")).json()
+
+    assert [(s["name"], s["status"]) for s in described["stages"]] == [
+        ("Cells", "SUCCESS"),
+        ("Matrix - PLATFORM = 'linux'", "SUCCESS"),
+        ("Build", "SUCCESS"),
+        ("Matrix - PLATFORM = 'windows'", "SUCCESS"),
+        ("Build", "SUCCESS"),
+    ]
+
+
 @pytest.mark.usefixtures("finished_run")
 async def test_stage_describe_has_its_steps_and_their_logs(http: httpx.AsyncClient) -> None:
     stages = (await http.get("job/ws/job/pipe/1/wfapi/describe")).json()["stages"]
@@ -198,3 +220,87 @@ async def test_artifact_and_test_report_are_served(
     assert artifact.text == junit
     assert (report["passCount"], report["failCount"]) == (1, 0)
     assert listed[0]["url"] == "/job/ws/job/pipe/1/artifact/r.xml"
+
+
+async def test_blue_ocean_lists_runs_newest_first(
+    standin: JenkinsStandIn, http: httpx.AsyncClient
+) -> None:
+    standin.create_job("ws/pipe", pipeline_xml(declarative(stage("B", "echo 'b'"))))
+    await build(standin, "ws/pipe")
+    await build(standin, "ws/pipe")
+
+    runs = (await http.get(f"{BLUE}/runs/")).json()
+
+    assert [(r["id"], r["state"], r["result"]) for r in runs] == [
+        ("2", "FINISHED", "SUCCESS"),
+        ("1", "FINISHED", "SUCCESS"),
+    ]
+    assert (await http.get(f"{BLUE}/runs/3/")).status_code == 404
+
+
+async def test_blue_ocean_stop_aborts_the_run(
+    standin: JenkinsStandIn, http: httpx.AsyncClient
+) -> None:
+    standin.create_job("ws/pipe", pipeline_xml(declarative(stage("Wait", "sleep 3600"))))
+    run = await started(schedule(standin, "ws/pipe"))
+    await until(lambda: "Sleeping for" in bytes(run.log).decode())
+
+    stopped = await http.put(f"{BLUE}/runs/1/stop/", params={"blocking": "true"})
+    await until(lambda: not run.building)
+
+    assert stopped.status_code == 200
+    assert (await http.get(f"{BLUE}/runs/1/")).json()["result"] == "ABORTED"
+
+
+async def test_input_aborted_over_http_ends_the_run_aborted(
+    standin: JenkinsStandIn, http: httpx.AsyncClient
+) -> None:
+    script = declarative(stage("Gate", "input message: 'Deploy?', id: 'deploy'"))
+    standin.create_job("ws/pipe", pipeline_xml(script))
+    run = await started(schedule(standin, "ws/pipe"))
+    await until(lambda: run.paused)
+    pending = (await http.get("job/ws/job/pipe/1/wfapi/pendingInputActions")).json()
+
+    aborted = await http.post(pending[0]["abortUrl"])
+    await until(lambda: not run.building)
+
+    assert aborted.status_code == 302
+    described = (await http.get("job/ws/job/pipe/1/wfapi/describe")).json()
+    assert (described["status"], described["stages"][0]["status"]) == ("ABORTED", "ABORTED")
+    assert f"Rejected by {standin.admin_user}" in bytes(run.log).decode()
+    assert (await http.post(pending[0]["abortUrl"])).status_code == 404
+
+
+async def test_input_aborted_from_the_stage_view_form(
+    standin: JenkinsStandIn, http: httpx.AsyncClient
+) -> None:
+    script = declarative(stage("Gate", "input message: 'Deploy?', id: 'deploy'"))
+    standin.create_job("ws/pipe", pipeline_xml(script))
+    run = await started(schedule(standin, "ws/pipe"))
+    await until(lambda: run.paused)
+
+    submitted = await http.post(
+        "job/ws/job/pipe/1/wfapi/inputSubmit",
+        params={"inputId": "Deploy"},
+        data={"json": '{"parameter": []}', "abort": "Abort"},
+    )
+    await until(lambda: not run.building)
+
+    assert submitted.status_code == 200
+    assert run.result == "ABORTED"
+
+
+@pytest.mark.usefixtures("finished_run")
+async def test_node_log_is_the_step_output(http: httpx.AsyncClient) -> None:
+    stages = (await http.get("job/ws/job/pipe/1/wfapi/describe")).json()["stages"]
+    node = (await http.get(stages[0]["_links"]["self"]["href"])).json()
+    step = node["stageFlowNodes"][0]
+
+    described = (await http.get(step["_links"]["log"]["href"])).json()
+    console = await http.get(step["_links"]["console"]["href"])
+
+    assert (described["nodeId"], described["nodeStatus"]) == (step["id"], "SUCCESS")
+    assert described["text"] == "+ echo compiled\ncompiled\n"
+    assert described["length"] == len(described["text"]) and described["hasMore"] is False
+    assert console.text == "+ echo compiled\ncompiled\n"
+    assert (await http.get("job/ws/job/pipe/1/execution/node/999/log")).status_code == 404
