@@ -5,7 +5,8 @@ database on `BENCH_DATABASE_URL` (default: the local server at 127.0.0.1:5432). 
 schema is migrated, 10,000 pipelines across 50 workspaces are bulk-inserted straight into
 PostgreSQL (COPY), with run summaries as the run side would keep them: most have run (a last
 run time within the last 30 days, a last state, totals and weather), some never have, some
-are disabled; every row is marked in sync so the sync loop has nothing to push. A member of
+are disabled; every row is marked in sync so the sync loop has nothing to push; then
+1,000,000 finished runs (`--runs`, spread evenly, with `generate_series`). A member of
 every workspace then lists page 1 of 50 pipelines sorted by last run time over REST on
 loopback, one request at a time, through the whole chain (token, rule table with the
 membership lookup, devops-server call, the list query): p50 and p99 against the 30 ms target.
@@ -117,7 +118,20 @@ COLUMNS = [
 ]
 
 
-async def seed(url: str) -> None:
+# Finished runs of every pipeline, numbered 1..n, a minute apart, every fifth one failed.
+RUNS = (
+    "INSERT INTO runs (pipeline_id, workspace_id, seq, jenkins, queue_id, build_number, state,"
+    " trigger_type, started_by, parameters, description, created_at, updated_at, started_at,"
+    " finished_at, duration_ms)"
+    " SELECT p.id, p.workspace_id, s, 'jenkins-a', s, s,"
+    " CASE WHEN s % 5 = 0 THEN 'FAILED' ELSE 'SUCCESS' END, 'MANUAL', 'bench',"
+    " '[]'::jsonb, '', t.at, t.at, t.at, t.at + interval '1 minute', 60000"
+    " FROM pipelines p CROSS JOIN generate_series(1, $1::integer) s"
+    " CROSS JOIN LATERAL (SELECT now() - make_interval(mins => $1::integer - s) AS at) t"
+)
+
+
+async def seed(url: str, runs: int) -> None:
     connection = await asyncpg.connect(url)
     try:
         await connection.copy_records_to_table(
@@ -135,12 +149,15 @@ async def seed(url: str) -> None:
         )
         rows = pipeline_rows(datetime.now(UTC), random.Random(7))
         await connection.copy_records_to_table("pipelines", records=rows, columns=COLUMNS)
+        if runs:
+            await connection.execute(RUNS, runs // PIPELINES)
         await connection.execute("VACUUM ANALYZE pipelines")
+        await connection.execute("VACUUM ANALYZE runs")
     finally:
         await connection.close()
 
 
-async def main(requests: int) -> None:
+async def main(requests: int, runs: int) -> None:
     database = f"wb_bench_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(SERVER)
     await admin.execute(f'CREATE DATABASE "{database}"')
@@ -169,7 +186,7 @@ async def main(requests: int) -> None:
     try:
         await wait_for_port(ports["devops"])
         await wait_for_port(ports["rest"])
-        await seed(url)
+        await seed(url, runs)
         headers = {"Authorization": f"Bearer {mint(USER, secret)}"}
         workspace = WORKSPACES // 2
         path = (
@@ -194,7 +211,7 @@ async def main(requests: int) -> None:
         verdict = "within" if stats.p99_ms < TARGET_P99_MS else "OVER"
         print(
             f"ListPipelines, page 1 of 50 sorted by last run time, {PIPELINES} pipelines in "
-            f"{WORKSPACES} workspaces, {requests} requests, one at a time"
+            f"{WORKSPACES} workspaces with {runs} runs, {requests} requests, one at a time"
         )
         print(stats.line(), " <- apiserver REST, the whole chain")
         print(sdk.line().replace("gRPC  ", "SDK   "), " <- devops-server's SDK call alone")
@@ -211,5 +228,6 @@ async def main(requests: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(prog="python -m bench.pipelines")
     parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=1_000_000, help="runs in the database")
     args = parser.parse_args()
-    asyncio.run(main(args.requests))
+    asyncio.run(main(args.requests, args.runs))
