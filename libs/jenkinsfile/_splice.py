@@ -29,6 +29,7 @@ line at the block's indentation.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
@@ -102,6 +103,7 @@ class Splicer:
     # -- the document ---------------------------------------------------------------
 
     def document(self, model: JSON) -> str:
+        model = with_kept_text(model, self.model)
         if model == self.model:
             return self.text
         new_pipeline = model["pipeline"]
@@ -395,6 +397,55 @@ class Splicer:
             if close != -1 and "\n" not in text[position:close]:
                 return close + 2
         return end
+
+
+# -- kept text ------------------------------------------------------------------------
+
+
+def with_kept_text(model: JSON, original: JSON) -> JSON:
+    """``model`` with the original's ``"x-workbench"`` wherever ``model`` has no such key.
+
+    An editor built for Jenkins's JSON drops keys it does not know. Its answer still means
+    "the same pipeline, edited", so a missing key keeps the text the original kept (the
+    prelude, the epilogue, unmodelled sections); a key that is present, even empty, is the
+    editor's word. Stages are paired as the splice pairs them: by name, else by index
+    when the original's stage at that index was renamed.
+    """
+    result = copy.deepcopy(model)
+    pipeline, old_pipeline = result.get("pipeline"), original.get("pipeline")
+    if isinstance(pipeline, dict) and isinstance(old_pipeline, dict):
+        _keep_extension(pipeline, old_pipeline)
+        _keep_stage_extensions(pipeline.get("stages"), old_pipeline.get("stages"))
+    return result
+
+
+def _keep_extension(owner: JSON, old: JSON) -> None:
+    if EXTENSION not in owner and EXTENSION in old:
+        owner[EXTENSION] = copy.deepcopy(old[EXTENSION])
+
+
+def _keep_stage_extensions(stages: Any, olds: Any) -> None:
+    if not isinstance(stages, list) or not isinstance(olds, list):
+        return
+    old_stages = [old for old in olds if isinstance(old, dict)]
+    by_name = {old.get("name"): old for old in old_stages}
+    new_names = {stage.get("name") for stage in stages if isinstance(stage, dict)}
+    for index, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            continue
+        old = by_name.get(stage.get("name"))
+        renamed = index < len(old_stages) and old_stages[index].get("name") not in new_names
+        if old is None and renamed:
+            old = old_stages[index]
+        if old is None:
+            continue
+        _keep_extension(stage, old)
+        for key in ("stages", "parallel"):
+            _keep_stage_extensions(stage.get(key), old.get(key))
+        matrix, old_matrix = stage.get("matrix"), old.get("matrix")
+        if isinstance(matrix, dict) and isinstance(old_matrix, dict):
+            _keep_extension(matrix, old_matrix)
+            _keep_stage_extensions(matrix.get("stages"), old_matrix.get("stages"))
 
 
 # -- matching ---------------------------------------------------------------------------

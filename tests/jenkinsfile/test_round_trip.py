@@ -282,3 +282,70 @@ def test_new_and_removed_stage_at_one_index_is_a_rename() -> None:
         "stage('deliver') {\n            steps {\n                sh 'make deliver' // push it"
         in (text)
     )
+
+
+KEPT = """\
+// Billing service pipeline.
+@Library('shared@main') _
+import groovy.json.JsonSlurper
+
+def helper() { return 'x' }
+
+pipeline {
+    agent any
+    mystery {
+        foo 'bar'
+    }
+    stages {
+        stage('Build') {
+            customStageSection 'kept'
+            steps {
+                sh 'make'
+            }
+        }
+    }
+}
+// footer
+"""
+
+
+def without_extension(node: Any) -> Any:
+    """The model as an editor that knows only Jenkins's JSON sends it back."""
+    if isinstance(node, dict):
+        return {k: without_extension(v) for k, v in node.items() if k != EXTENSION}
+    if isinstance(node, list):
+        return [without_extension(item) for item in node]
+    return node
+
+
+def test_model_without_kept_text_keeps_the_original_text() -> None:
+    model = without_extension(to_json(KEPT))
+    model["pipeline"]["stages"][0]["branches"][0]["steps"] = [sh("make all")]
+
+    text = to_jenkinsfile(model, original=KEPT)
+
+    assert text == KEPT.replace("sh 'make'", "sh 'make all'")
+
+
+def test_unchanged_model_without_kept_text_prints_the_original() -> None:
+    assert to_jenkinsfile(without_extension(to_json(KEPT)), original=KEPT) == KEPT
+
+
+def test_renamed_stage_without_kept_text_keeps_its_section() -> None:
+    model = without_extension(to_json(KEPT))
+    model["pipeline"]["stages"][0]["name"] = "Compile"
+
+    text = to_jenkinsfile(model, original=KEPT)
+
+    assert text == KEPT.replace("stage('Build')", "stage('Compile')")
+
+
+def test_empty_kept_text_removes_it() -> None:
+    model = without_extension(to_json(KEPT))
+    model["pipeline"][EXTENSION] = {}
+
+    text = to_jenkinsfile(model, original=KEPT)
+
+    assert "@Library" not in text and "mystery" not in text and "// footer" not in text
+    assert "customStageSection 'kept'" in text
+    assert to_json(text)["pipeline"]["stages"] == to_json(KEPT)["pipeline"]["stages"]
