@@ -99,7 +99,12 @@ agents = st.one_of(
     st.sampled_from([{"type": "any"}, {"type": "none"}]),
     st.builds(lambda v: {"type": "label", "argument": literal(v)}, hard_text.filter(bool)),
     st.builds(
-        lambda args: {"type": "docker", "arguments": args},
+        lambda image, args: {
+            "type": "docker",
+            "arguments": [{"key": "image", "value": literal(image)}]
+            + [arg for arg in args if arg["key"] != "image"],
+        },
+        hard_text.filter(bool),
         named(st.one_of(values, named(values))),
     ),
 )
@@ -119,7 +124,13 @@ environment = st.lists(
 when_conditions = st.recursive(
     st.one_of(
         st.builds(lambda v: {"name": "branch", "arguments": v}, literals),
-        st.builds(lambda a: {"name": "environment", "arguments": a}, named(values)),
+        st.builds(
+            lambda name, value: {"name": "environment", "arguments": [
+                {"key": "name", "value": literal(name)}, {"key": "value", "value": value}
+            ]},
+            identifiers,
+            values,
+        ),
         st.builds(lambda c: {"name": "expression", "arguments": script_block(c)}, code),
     ),
     lambda inner: st.builds(
