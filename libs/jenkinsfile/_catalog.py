@@ -7,7 +7,9 @@ required parameter and takes no block. Without a Jenkins to ask, this table hold
 parameter for the steps that ship with a standard Jenkins and the plugins Workbench
 installs. A step not listed keeps the single-argument form (``{"isLiteral": ..}``), which is
 what Jenkins itself produces for a step it does not know. Both forms are valid model
-input, so the table only decides which one ``to_json`` writes.
+input, so the table only decides which one ``to_json`` writes. Jenkins's own converter
+tests show the rule for steps whose one parameter is optional too: ``archive '**/*.txt'``
+gives ``includes``, and ``milestone null`` gives ``ordinal`` with a null value.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 # Step name -> its sole required parameter (steps that take no block).
 SOLE_PARAMETER: dict[str, str] = {
+    "archive": "includes",
     "archiveArtifacts": "artifacts",
     "bat": "script",
     "build": "job",
@@ -29,12 +32,15 @@ SOLE_PARAMETER: dict[str, str] = {
     "input": "message",
     "junit": "testResults",
     "library": "identifier",
+    "libraryResource": "resource",
     "load": "path",
+    "milestone": "ordinal",
     "powershell": "script",
     "properties": "properties",
     "publishHTML": "target",
     "pwsh": "script",
     "readFile": "file",
+    "readTrusted": "path",
     "sh": "script",
     "sleep": "time",
     "stash": "name",
