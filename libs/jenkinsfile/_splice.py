@@ -411,12 +411,28 @@ def with_kept_text(model: JSON, original: JSON) -> JSON:
     editor's word. Stages are paired as the splice pairs them: by name, else by index
     when the original's stage at that index was renamed.
     """
+    if not _keeps_text(original.get("pipeline")):
+        return model  # the common case: nothing to restore, nothing to copy
     result = copy.deepcopy(model)
     pipeline, old_pipeline = result.get("pipeline"), original.get("pipeline")
     if isinstance(pipeline, dict) and isinstance(old_pipeline, dict):
         _keep_extension(pipeline, old_pipeline)
         _keep_stage_extensions(pipeline.get("stages"), old_pipeline.get("stages"))
     return result
+
+
+def _keeps_text(owner: Any) -> bool:
+    """Whether a pipeline, stage or matrix of the original, or one inside it, keeps text."""
+    if not isinstance(owner, dict):
+        return False
+    if EXTENSION in owner or _keeps_text(owner.get("matrix")):
+        return True
+    return any(
+        _keeps_text(stage)
+        for key in ("stages", "parallel")
+        if isinstance(owner.get(key), list)
+        for stage in owner[key]
+    )
 
 
 def _keep_extension(owner: JSON, old: JSON) -> None:
