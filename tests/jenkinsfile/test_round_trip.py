@@ -349,3 +349,22 @@ def test_empty_kept_text_removes_it() -> None:
     assert "@Library" not in text and "mystery" not in text and "// footer" not in text
     assert "customStageSection 'kept'" in text
     assert to_json(text)["pipeline"]["stages"] == to_json(KEPT)["pipeline"]["stages"]
+
+
+def test_expression_condition_ending_in_a_comment_keeps_its_closing_brace() -> None:
+    model = to_json(ORIGINAL)
+    model["pipeline"]["stages"][0]["when"] = {
+        "conditions": [
+            {
+                "name": "expression",
+                "arguments": [
+                    {"key": "scriptBlock", "value": {"isLiteral": True, "value": "x // why"}}
+                ],
+            }
+        ]
+    }
+
+    text = to_jenkinsfile(model)
+
+    condition = to_json(text)["pipeline"]["stages"][0]["when"]["conditions"][0]
+    assert condition["arguments"][0]["value"]["value"] == "x"
