@@ -207,7 +207,7 @@ class Splicer:
         news = [self.section_new(name, value) for name, value in stage_sections(stage)]
         news.extend(self.raw_news(stage))
         head = self.head(call)
-        if self.reader.stage(call)["name"] != stage.get("name"):
+        if old.json.get("name") != stage.get("name"):  # renamed: re-print only the name
             name_arg = call.args[0]
             head = (
                 self.text[call.start : name_arg.start]
