@@ -32,6 +32,11 @@ Decisions worth knowing:
   they belong to: ``{"prelude": str, "epilogue": str, "sections": [str, ...]}``. The key is
   only present when there is something to keep, so a standard Jenkinsfile gives exactly
   Jenkins's JSON. ``validate`` reports kept sections, since Jenkins itself rejects them.
+  The kept text must still be Groovy that Jenkins can load: a second ``pipeline`` block, a
+  stray ``}`` or an unclosed bracket around the pipeline is an error, not an epilogue.
+  An editor made for Jenkins's JSON drops the key; so with ``original=``, an object that
+  lacks it keeps what the original kept there, and only a key that is present (even
+  ``{}``) replaces it.
 - **Code kept as text round-trips exactly.** A ``scriptBlock`` is the source from the first
   to the last token of the block, as Jenkins stores it; it prints back with its first line
   at the block's indentation and the others exactly as stored, so

@@ -434,3 +434,35 @@ _KEYWORDS = {
 
 def tokenize(source: Source) -> list[Token]:
     return Lexer(source).tokens()
+
+
+_CLOSERS = {"(": ")", "[": "]", "{": "}"}
+
+
+def check_brackets(source: Source, tokens: list[Token]) -> None:
+    """Every bracket closes the last one opened, and every one opened is closed."""
+    opened: list[Token] = []
+    for token in tokens:
+        if token.kind is not Kind.OP:
+            continue
+        if token.text in _CLOSERS:
+            opened.append(token)
+        elif token.text in (")", "]", "}"):
+            if not opened:
+                raise source.error(
+                    f"'{token.text}' closes nothing: remove it or add the opening bracket",
+                    token.start,
+                )
+            last = opened.pop()
+            if _CLOSERS[last.text] != token.text:
+                line, column = source.position(last.start)
+                raise source.error(
+                    f"'{token.text}' does not close the '{last.text}' at line {line}, "
+                    f"column {column}",
+                    token.start,
+                )
+    if opened:
+        last = opened[-1]
+        raise source.error(
+            f"'{last.text}' is never closed: add the '{_CLOSERS[last.text]}'", last.start
+        )

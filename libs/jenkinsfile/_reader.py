@@ -11,7 +11,9 @@ Jenkins's own:
 - any other expression (a variable, ``a.b``, a list, a call inside a step argument) is
   ``{"isLiteral": false, "value": "${<its source>}"}``; the printer strips the ``${ }``.
 
-Where Jenkins refuses something, so does this reader, with the line and column. Where the
+Where Jenkins refuses something, so does this reader, with the line and column (a
+``parallel`` or ``matrix`` inside another, an unknown when condition or one without its
+required parameter, a second pipeline block, brackets that do not close). Where the
 model has no place for a section (an unknown directive in ``pipeline``, a stage or a
 matrix; the text before and after the ``pipeline`` block), the reader keeps its source text
 under the ``"x-workbench"`` key of the enclosing object instead of dropping it; see the
@@ -20,11 +22,13 @@ package docstring.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from libs.jenkinsfile import _catalog as catalog
 from libs.jenkinsfile._errors import ConversionError, ScriptedPipelineError
-from libs.jenkinsfile._lexer import Kind, Source, Token, tokenize
+from libs.jenkinsfile._lexer import Kind, Source, Token, check_brackets, tokenize
 from libs.jenkinsfile._parser import (
     Assign,
     Binary,
@@ -62,6 +66,8 @@ class Reader:
         self.text = text
         self.tokens = tokenize(self.source)
         self.pipeline_call: Call | None = None
+        # How many parallel or matrix blocks enclose the stage being read.
+        self.parallel_depth = 0
 
     # -- entry ----------------------------------------------------------------------
 
@@ -73,6 +79,7 @@ class Reader:
         assert isinstance(statement, Call) and statement.block is not None
         self.pipeline_call = statement
         pipeline = self.pipeline(statement.block)
+        self.check_outside(parser.index)
 
         extension: JSON = {}
         prelude = self.text[: statement.start].strip()
@@ -84,6 +91,38 @@ class Reader:
         if extension:
             pipeline.setdefault(EXTENSION, {}).update(extension)
         return {"pipeline": pipeline}
+
+    def check_outside(self, after: int) -> None:
+        """The text around the pipeline block is Groovy too, kept but not modelled.
+
+        It must still be well-formed, or it would be stored as the prelude or epilogue and
+        Jenkins would refuse the file: brackets closed in order, and no second pipeline.
+        ``after`` is the index of the first token after the pipeline block.
+        """
+        check_brackets(self.source, self.tokens)
+        depth = 0
+        statement_start = True
+        for index in range(after, len(self.tokens)):
+            token = self.tokens[index]
+            if token.kind is Kind.NEWLINE or (token.kind is Kind.OP and token.text == ";"):
+                statement_start = True
+                continue
+            if token.kind is Kind.OP and token.text in ("{", "(", "["):
+                depth += 1
+            elif token.kind is Kind.OP and token.text in ("}", ")", "]"):
+                depth -= 1
+            elif (
+                token.kind is Kind.NAME
+                and token.text == "pipeline"
+                and statement_start
+                and depth <= 0
+                and _opens_block(self.tokens, index + 1)
+            ):
+                raise self.error(
+                    "a second pipeline block: a Jenkinsfile holds one pipeline { ... }",
+                    token.start,
+                )
+            statement_start = token.kind is Kind.OP and token.text in ("{", "}")
 
     def error(self, message: str, offset: int) -> ConversionError:
         return self.source.error(message, offset)
@@ -245,11 +284,13 @@ class Reader:
                 statements = self.require_block(call, "parallel { stage('name') { ... } }")
                 if not statements:
                     raise self.error("'parallel' is empty: add at least one stage", call.start)
-                result["parallel"] = [self.stage(s) for s in statements]
+                with self.in_parallel(call, owner):
+                    result["parallel"] = [self.stage(s) for s in statements]
             elif name == "stages":
                 result["stages"] = self.stages(call)
             elif name == "matrix":
-                result["matrix"] = self.matrix(call)
+                with self.in_parallel(call, owner):
+                    result["matrix"] = self.matrix(call)
             elif name == "axes":
                 result["axes"] = self.axes(call)
             elif name == "excludes":
@@ -261,6 +302,20 @@ class Reader:
         if unmodelled:
             ordered[EXTENSION] = {"sections": unmodelled}
         return ordered
+
+    @contextlib.contextmanager
+    def in_parallel(self, call: Call, owner: str) -> Iterator[None]:
+        """Read the stages of a parallel or matrix; Jenkins refuses one inside another."""
+        if self.parallel_depth:
+            raise self.error(
+                f"{owner} is inside a parallel or matrix, so it cannot hold a '{call.name}'",
+                call.start,
+            )
+        self.parallel_depth += 1
+        try:
+            yield
+        finally:
+            self.parallel_depth -= 1
 
     def boolean_flag(self, call: Call) -> bool:
         if len(call.args) != 1 or call.block is not None:
@@ -650,6 +705,12 @@ class Reader:
         return result
 
     def when_condition(self, call: Call) -> JSON:
+        if call.name not in catalog.WHEN_CONDITIONS:
+            raise self.error(
+                f"unknown when condition '{call.name}'; one of: "
+                + ", ".join(catalog.WHEN_CONDITIONS),
+                call.start,
+            )
         if call.name == "expression":
             return self.code_block(call)
         result: JSON = {"name": call.name}
@@ -666,6 +727,11 @@ class Reader:
             result["children"] = children
         else:
             result["arguments"] = self.arguments(call, populate=False)
+        missing = catalog.missing_when_parameters(call.name, result.get("arguments"))
+        if missing:
+            raise self.error(
+                f"when condition '{call.name}' needs " + " and ".join(missing), call.start
+            )
         return result
 
     def input(self, call: Call) -> JSON:
@@ -703,7 +769,12 @@ class Reader:
 
     def axes(self, call: Call) -> list[JSON]:
         statements = self.require_block(call, "axes { axis { name '...'; values '...' } }")
-        axes = [self.axis(statement, exclude=False) for statement in statements]
+        axes: list[JSON] = []
+        for statement in statements:
+            axis = self.axis(statement, exclude=False)
+            if any(other["name"] == axis["name"] for other in axes):
+                raise self.error(f"axis '{axis['name']}' appears twice", statement.start)
+            axes.append(axis)
         if not axes:
             raise self.error("'axes' is empty: add an axis", call.start)
         return axes
@@ -855,6 +926,12 @@ def find_pipeline(source: Source, tokens: list[Token]) -> int:
         line,
         column,
     )
+
+
+def _opens_block(tokens: list[Token], index: int) -> bool:
+    while tokens[index].kind is Kind.NEWLINE:
+        index += 1
+    return tokens[index].kind is Kind.OP and tokens[index].text == "{"
 
 
 def read_jenkinsfile(text: str) -> JSON:

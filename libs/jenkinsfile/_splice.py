@@ -11,7 +11,14 @@ hold lists, so a changed step only re-prints that step:
 - a steps block, a post condition and a block step's children (steps matched by a
   longest-common-subsequence of their JSON, so an inserted step leaves its neighbours'
   comments in place);
-- post conditions (by condition) and environment variables (by name).
+- post conditions (by condition) and environment variables (by name);
+- a when block's flags and conditions (as steps are).
+
+Where one name leaves a list and another arrives at the same index, the two are the same
+element renamed: a renamed stage or environment variable keeps its place, its comments
+and (for a stage) everything inside it. A stage, post condition or block step whose
+header changed (its name, or the arguments of ``dir('src') {``) re-prints only that header
+and goes on matching its children.
 
 Each element owns the text from the end of the previous element up to its own end,
 including a comment on the same line after it; so the comment above a step moves and
@@ -22,6 +29,7 @@ line at the block's indentation.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import functools
 import json
@@ -37,6 +45,7 @@ from libs.jenkinsfile._writer import (
     PIPELINE_ORDER,
     STAGE_ORDER,
     Writer,
+    quote,
     stage_sections,
 )
 
@@ -94,6 +103,7 @@ class Splicer:
     # -- the document ---------------------------------------------------------------
 
     def document(self, model: JSON) -> str:
+        model = with_kept_text(model, self.model)
         if model == self.model:
             return self.text
         new_pipeline = model["pipeline"]
@@ -159,6 +169,8 @@ class Splicer:
             merge = lambda old: self.environment(value, old)  # noqa: E731
         elif name == "steps":
             merge = lambda old: self.steps_section(value, old)  # noqa: E731
+        elif name == "when":
+            merge = lambda old: self.when(value, old)  # noqa: E731
         return New(name, value, lambda w: w.section(0, name, value), merge)
 
     # -- stages ---------------------------------------------------------------------
@@ -194,7 +206,15 @@ class Splicer:
             olds.append(self.old(name, self.stage_fragment(name, statement), statement))
         news = [self.section_new(name, value) for name, value in stage_sections(stage)]
         news.extend(self.raw_news(stage))
-        return self.head(call) + self.block(call.block, olds, news, ordered=False)
+        head = self.head(call)
+        if old.json.get("name") != stage.get("name"):  # renamed: re-print only the name
+            name_arg = call.args[0]
+            head = (
+                self.text[call.start : name_arg.start]
+                + quote(stage["name"])
+                + self.text[name_arg.end : call.block.open]
+            )
+        return head + self.block(call.block, olds, news, ordered=False)
 
     def stage_fragment(self, name: str, call: Call) -> Any:
         """The JSON one stage section stands for, cut as :func:`stage_sections` cuts it."""
@@ -224,24 +244,26 @@ class Splicer:
             return None
         return self.step_list(section["branches"][0]["steps"], call)
 
-    def step_list(self, steps: list[JSON], call: Call) -> str:
+    def step_list(self, steps: list[JSON], call: Call, head: str | None = None) -> str:
+        """The block of ``call`` holding ``steps``, after ``head`` (else the original's)."""
         assert call.block is not None
         olds = [self.old(None, self.reader.step(s), s) for s in call.block.statements or []]
         news = [New(None, step, _step_renderer(step), self.step_merger(step)) for step in steps]
-        return self.head(call) + self.block(call.block, olds, news, ordered=True)
+        if head is None:
+            head = self.head(call)
+        return head + self.block(call.block, olds, news, ordered=True)
 
     def step_merger(self, step: JSON) -> Callable[[Old], str | None]:
         def merge(old: Old) -> str | None:
             call = old.statement
-            same_head = (
-                "children" in step
-                and "children" in old.json
-                and step.get("name") == old.json.get("name")
-                and step.get("arguments") == old.json.get("arguments")
-            )
-            if not same_head or not isinstance(call, Call) or call.block is None:
+            both_blocks = "children" in step and "children" in old.json
+            if not both_blocks or not isinstance(call, Call) or call.block is None:
                 return None
-            return self.step_list(step["children"], call)
+            head = None
+            if _head_of(step) != _head_of(old.json):
+                writer = Writer(self.unit)
+                head = writer.call_head(step["name"], step.get("arguments", []), block=True) + " "
+            return self.step_list(step["children"], call, head)
 
         return merge
 
@@ -269,7 +291,10 @@ class Splicer:
         call = old.statement
         if not isinstance(call, Call) or call.block is None:
             return None
-        return self.step_list(condition["branch"]["steps"], call)
+        head = None
+        if condition.get("condition") != old.json.get("condition"):
+            head = f"{condition['condition']} "
+        return self.step_list(condition["branch"]["steps"], call, head)
 
     def environment(self, entries: list[JSON], old: Old) -> str | None:
         call = old.statement
@@ -282,6 +307,31 @@ class Splicer:
         news = [
             New(("env", entry.get("key")), entry, _environment_renderer(entry)) for entry in entries
         ]
+        return self.head(call) + self.block(call.block, olds, news, ordered=True)
+
+    def when(self, when: JSON, old: Old) -> str | None:
+        """A when block: its flags and conditions matched as a list, like steps."""
+        call = old.statement
+        if not isinstance(call, Call) or call.block is None or not call.block.statements:
+            return None
+        olds: list[Old] = []
+        for statement in call.block.statements:
+            if isinstance(statement, Call) and statement.name in catalog.WHEN_FLAGS:
+                flag = {"flag": statement.name, "value": self.reader.boolean_flag(statement)}
+                olds.append(self.old(None, flag, statement))
+            elif isinstance(statement, Call):
+                olds.append(self.old(None, self.reader.when_condition(statement), statement))
+            else:
+                return None
+        news = [
+            New(None, {"flag": flag, "value": when[flag]}, _flag_renderer(flag, when[flag]))
+            for flag in catalog.WHEN_FLAGS
+            if flag in when
+        ]
+        news.extend(
+            New(None, condition, _when_condition_renderer(condition))
+            for condition in when["conditions"]
+        )
         return self.head(call) + self.block(call.block, olds, news, ordered=True)
 
     # -- the generic block merge ----------------------------------------------------
@@ -349,13 +399,78 @@ class Splicer:
         return end
 
 
+# -- kept text ------------------------------------------------------------------------
+
+
+def with_kept_text(model: JSON, original: JSON) -> JSON:
+    """``model`` with the original's ``"x-workbench"`` wherever ``model`` has no such key.
+
+    An editor built for Jenkins's JSON drops keys it does not know. Its answer still means
+    "the same pipeline, edited", so a missing key keeps the text the original kept (the
+    prelude, the epilogue, unmodelled sections); a key that is present, even empty, is the
+    editor's word. Stages are paired as the splice pairs them: by name, else by index
+    when the original's stage at that index was renamed.
+    """
+    if not _keeps_text(original.get("pipeline")):
+        return model  # the common case: nothing to restore, nothing to copy
+    result = copy.deepcopy(model)
+    pipeline, old_pipeline = result.get("pipeline"), original.get("pipeline")
+    if isinstance(pipeline, dict) and isinstance(old_pipeline, dict):
+        _keep_extension(pipeline, old_pipeline)
+        _keep_stage_extensions(pipeline.get("stages"), old_pipeline.get("stages"))
+    return result
+
+
+def _keeps_text(owner: Any) -> bool:
+    """Whether a pipeline, stage or matrix of the original, or one inside it, keeps text."""
+    if not isinstance(owner, dict):
+        return False
+    if EXTENSION in owner or _keeps_text(owner.get("matrix")):
+        return True
+    return any(
+        _keeps_text(stage)
+        for key in ("stages", "parallel")
+        if isinstance(owner.get(key), list)
+        for stage in owner[key]
+    )
+
+
+def _keep_extension(owner: JSON, old: JSON) -> None:
+    if EXTENSION not in owner and EXTENSION in old:
+        owner[EXTENSION] = copy.deepcopy(old[EXTENSION])
+
+
+def _keep_stage_extensions(stages: Any, olds: Any) -> None:
+    if not isinstance(stages, list) or not isinstance(olds, list):
+        return
+    old_stages = [old for old in olds if isinstance(old, dict)]
+    by_name = {old.get("name"): old for old in old_stages}
+    new_names = {stage.get("name") for stage in stages if isinstance(stage, dict)}
+    for index, stage in enumerate(stages):
+        if not isinstance(stage, dict):
+            continue
+        old = by_name.get(stage.get("name"))
+        renamed = index < len(old_stages) and old_stages[index].get("name") not in new_names
+        if old is None and renamed:
+            old = old_stages[index]
+        if old is None:
+            continue
+        _keep_extension(stage, old)
+        for key in ("stages", "parallel"):
+            _keep_stage_extensions(stage.get(key), old.get(key))
+        matrix, old_matrix = stage.get("matrix"), old.get("matrix")
+        if isinstance(matrix, dict) and isinstance(old_matrix, dict):
+            _keep_extension(matrix, old_matrix)
+            _keep_stage_extensions(matrix.get("stages"), old_matrix.get("stages"))
+
+
 # -- matching ---------------------------------------------------------------------------
 
 
 def _match(olds: list[Old], news: list[New]) -> list[tuple[Old | None, New | None]]:
     """Pairs in the new order: by key where elements have keys, else by a diff of JSON."""
     if news and news[0].key is not None:
-        return _match_keyed(olds, news)
+        return _match_renamed(olds, news, _match_keyed(olds, news))
     old_keys = [json.dumps(o.json, sort_keys=True) for o in olds]
     new_keys = [json.dumps(n.json, sort_keys=True) for n in news]
     matcher = difflib.SequenceMatcher(None, old_keys, new_keys, autojunk=False)
@@ -381,6 +496,24 @@ def _match_keyed(olds: list[Old], news: list[New]) -> list[tuple[Old | None, New
     return pairs
 
 
+def _match_renamed(
+    olds: list[Old], news: list[New], pairs: list[tuple[Old | None, New | None]]
+) -> list[tuple[Old | None, New | None]]:
+    """Pair a new element with the old one at its index when the old one's key left."""
+    new_keys = {new.key for new in news}
+    old_keys = {old.key for old in olds}
+    taken = {id(old) for old, _ in pairs if old is not None}
+    result: list[tuple[Old | None, New | None]] = []
+    for index, (old, new) in enumerate(pairs):
+        if old is None and new is not None and new.key not in old_keys and index < len(olds):
+            candidate = olds[index]
+            if id(candidate) not in taken and candidate.key not in new_keys:
+                taken.add(id(candidate))
+                old = candidate
+        result.append((old, new))
+    return result
+
+
 def _keep_original_order(
     pairs: list[tuple[Old | None, New | None]], olds: list[Old]
 ) -> list[tuple[Old | None, New | None]]:
@@ -398,6 +531,10 @@ def _keep_original_order(
         )
         result.insert(index, pair)
     return result
+
+
+def _head_of(step: JSON) -> tuple[Any, Any]:
+    return step.get("name"), step.get("arguments")
 
 
 def _default_steps(section: Any) -> bool:
@@ -424,6 +561,14 @@ def _step_renderer(step: JSON) -> Callable[[Writer], None]:
 
 def _post_condition_renderer(condition: JSON) -> Callable[[Writer], None]:
     return lambda w: w.post_condition(0, condition)
+
+
+def _flag_renderer(flag: str, value: bool) -> Callable[[Writer], None]:
+    return lambda w: w.line(0, f"{flag} {'true' if value else 'false'}")
+
+
+def _when_condition_renderer(condition: JSON) -> Callable[[Writer], None]:
+    return lambda w: w.when_condition(0, condition)
 
 
 def _environment_renderer(entry: JSON) -> Callable[[Writer], None]:

@@ -4,8 +4,17 @@ The checks follow Jenkins's ``ast-schema.json`` and the structural rules of its 
 that need no Jenkins to answer: unknown sections and keys, values that are not
 ``{isLiteral, value}``, argument lists that mix shapes, empty sections, a stage holding
 both ``steps`` and ``parallel`` (or any two of steps, stages, parallel, matrix), duplicate
-stage names, unknown ``post`` conditions. Which steps, options or agent types exist depends
-on the plugins of a Jenkins, so those names are not checked.
+stage names, unknown ``post`` and ``when`` conditions, ``parallel`` or ``matrix`` inside
+another ``parallel`` or ``matrix``, parameters that a when condition or an agent cannot go
+without. Which steps, options or agent types exist depends on the plugins of a Jenkins,
+so those names are not checked.
+
+Text that is printed as Groovy is checked with the converter's own lexer and parser, so a
+model that validates prints a Jenkinsfile that reads back: an expression
+(``isLiteral: false``) must be exactly one Groovy expression, and the code of a ``script``
+or ``expression`` block must lex and balance its brackets (else it would close its block
+early and run outside it). Literal numbers must fit Jenkins's 64-bit long; NaN and the
+infinities have no Groovy literal.
 
 Each problem has a ``path`` in the JSON (``pipeline.stages[1].branches[0].steps[3]``) and a
 message meant for the person editing the pipeline. Sections kept as text under
@@ -14,12 +23,16 @@ message meant for the person editing the pipeline. Sections kept as text under
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from libs.jenkinsfile import _catalog as catalog
-from libs.jenkinsfile._reader import EXTENSION
+from libs.jenkinsfile._errors import ConversionError
+from libs.jenkinsfile._lexer import Kind, Source, check_brackets, tokenize
+from libs.jenkinsfile._parser import Parser
+from libs.jenkinsfile._reader import EXTENSION, LONG_MAX, LONG_MIN
 from libs.jenkinsfile._writer import MAX_MODEL_DEPTH, model_too_deep
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
@@ -64,7 +77,8 @@ class _Validator:
 
     # -- values ---------------------------------------------------------------------
 
-    def value(self, node: Any, path: str) -> None:
+    def value(self, node: Any, path: str, *, arguments: bool = False) -> None:
+        """A ``{isLiteral, value}``; ``arguments``: an expression may be ``a: 1, b: 2``."""
         if not isinstance(node, dict) or set(node) != {"isLiteral", "value"}:
             self.report(path, 'expected a value {"isLiteral": ..., "value": ...}')
             return
@@ -73,13 +87,48 @@ class _Validator:
             self.report(f"{path}.isLiteral", "must be true or false")
         elif not literal and not isinstance(value, str):
             self.report(f"{path}.value", "an expression (isLiteral false) must be a string")
+        elif not literal:
+            problem = expression_problem(value, arguments=arguments)
+            if problem:
+                self.report(f"{path}.value", problem)
         elif value is not None and not isinstance(value, str | int | float | bool):
             self.report(f"{path}.value", "must be a string, number, boolean or null")
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if not LONG_MIN <= value <= LONG_MAX:
+                self.report(f"{path}.value", "the number does not fit Jenkins's 64-bit long")
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.report(f"{path}.value", "NaN and infinity cannot be written in a Jenkinsfile")
+
+    def name(self, name: str, path: str, what: str) -> None:
+        """A name printed bare (a step, a method call, a tool, an agent option)."""
+        if not _IDENTIFIER.match(name):
+            self.report(path, f"'{name}' is not a valid {what} name")
+
+    def code(self, node: Any, path: str) -> None:
+        """The ``scriptBlock`` argument of a script step or an expression condition."""
+        ok = (
+            isinstance(node, list)
+            and len(node) == 1
+            and isinstance(node[0], dict)
+            and node[0].get("key") == "scriptBlock"
+        )
+        if not ok:
+            self.report(path, "needs one 'scriptBlock' argument")
+            return
+        value = node[0].get("value")
+        if not isinstance(value, dict) or value.get("isLiteral") is not True:
+            self.report(f"{path}[0].value", "the scriptBlock is a literal string of Groovy code")
+        elif not isinstance(value.get("value"), str):
+            self.report(f"{path}[0].value.value", "the scriptBlock must be a string")
+        else:
+            problem = code_problem(value["value"])
+            if problem:
+                self.report(f"{path}[0].value.value", problem)
 
     def arguments(self, node: Any, path: str) -> None:
         """A step's or condition's arguments: one value, named pairs, or positional values."""
         if isinstance(node, dict):
-            self.value(node, path)
+            self.value(node, path, arguments=True)
             return
         if not isinstance(node, list):
             self.report(path, "arguments must be a value or a list")
@@ -103,6 +152,7 @@ class _Validator:
             self.report(path, 'expected {"name": ..., "arguments": [...]}')
             return
         self.keys(node, path, ("name", "arguments"), "key")
+        self.name(node["name"], f"{path}.name", "method")
         arguments = node.get("arguments", [])
         if not isinstance(arguments, list):
             self.report(f"{path}.arguments", "must be a list")
@@ -191,6 +241,13 @@ class _Validator:
             self.closure_map(node["arguments"], f"{path}.arguments")
         if node["type"] in catalog.BARE_AGENTS and ("argument" in node or "arguments" in node):
             self.report(path, f"agent '{node['type']}' takes no arguments")
+        required = catalog.AGENT_REQUIRED.get(node["type"])
+        if (
+            required
+            and "argument" not in node
+            and required not in catalog.keys_of(node.get("arguments"))
+        ):
+            self.report(path, f"agent '{node['type']}' needs its {required}")
 
     def closure_map(self, node: Any, path: str) -> None:
         if not isinstance(node, list):
@@ -200,7 +257,12 @@ class _Validator:
             entry_path = f"{path}[{index}]"
             if not isinstance(entry, dict) or set(entry) != {"key", "value"}:
                 self.report(entry_path, 'expected {"key": ..., "value": ...}')
-            elif isinstance(entry["value"], list):
+                continue
+            if isinstance(entry["key"], str):
+                self.name(entry["key"], f"{entry_path}.key", "option")
+            else:
+                self.report(f"{entry_path}.key", "must be a string")
+            if isinstance(entry["value"], list):
                 self.closure_map(entry["value"], f"{entry_path}.value")
             else:
                 self.value(entry["value"], f"{entry_path}.value")
@@ -226,7 +288,11 @@ class _Validator:
             if isinstance(value, dict) and "name" in value:
                 if value["name"] != "credentials":
                     self.report(f"{entry_path}.value", "the only function here is credentials()")
-                for arg_index, arg in enumerate(value.get("arguments", [])):
+                arguments = value.get("arguments")
+                if not isinstance(arguments, list) or len(arguments) != 1:
+                    self.report(f"{entry_path}.value.arguments", "credentials() takes one id")
+                    arguments = []
+                for arg_index, arg in enumerate(arguments):
                     self.value(arg, f"{entry_path}.value.arguments[{arg_index}]")
             else:
                 self.value(value, f"{entry_path}.value")
@@ -238,19 +304,24 @@ class _Validator:
         for index, entry in enumerate(node):
             if not isinstance(entry, dict) or set(entry) != {"key", "value"}:
                 self.report(f"{path}[{index}]", 'expected {"key": ..., "value": ...}')
+                continue
+            if isinstance(entry["key"], str):
+                self.name(entry["key"], f"{path}[{index}].key", "tool")
             else:
-                self.value(entry["value"], f"{path}[{index}].value")
+                self.report(f"{path}[{index}].key", "must be a string")
+            self.value(entry["value"], f"{path}[{index}].value")
 
     # -- stages ---------------------------------------------------------------------
 
-    def stages(self, node: Any, path: str) -> None:
+    def stages(self, node: Any, path: str, *, in_parallel: bool = False) -> None:
+        """A list of stages; ``in_parallel``: below a parallel or a matrix."""
         if not isinstance(node, list) or not node:
             self.report(path, "'stages' must hold at least one stage")
             return
         for index, stage in enumerate(node):
-            self.stage(stage, f"{path}[{index}]")
+            self.stage(stage, f"{path}[{index}]", in_parallel=in_parallel)
 
-    def stage(self, node: Any, path: str) -> None:
+    def stage(self, node: Any, path: str, *, in_parallel: bool) -> None:
         if not isinstance(node, dict):
             self.report(path, "a stage must be an object")
             return
@@ -271,6 +342,12 @@ class _Validator:
             )
         elif len(kinds) > 1:
             self.report(path, f"stage '{name}' has both {shown[0]} and {shown[1]}: keep only one")
+        for kind in ("parallel", "matrix"):
+            if in_parallel and kind in node:
+                self.report(
+                    f"{path}.{kind}",
+                    f"stage '{name}' is inside a parallel or matrix, so it cannot hold a {kind}",
+                )
         for section in ("agent", "when", "post", "tools", "environment", "options",
                         "input", "failFast"):  # fmt: skip
             if section in node:
@@ -278,9 +355,9 @@ class _Validator:
         if "branches" in node:
             self.branches(node["branches"], f"{path}.branches")
         if "parallel" in node:
-            self.stages(node["parallel"], f"{path}.parallel")
+            self.stages(node["parallel"], f"{path}.parallel", in_parallel=True)
         if "stages" in node:
-            self.stages(node["stages"], f"{path}.stages")
+            self.stages(node["stages"], f"{path}.stages", in_parallel=in_parallel)
         if "matrix" in node:
             self.matrix(node["matrix"], f"{path}.matrix")
 
@@ -339,22 +416,13 @@ class _Validator:
             self.report(path, "a step needs a 'name'")
             return
         self.keys(node, path, ("name", "arguments", "children"), "key")
-        if not _IDENTIFIER.match(node["name"]):
-            self.report(f"{path}.name", f"'{node['name']}' is not a step name")
+        self.name(node["name"], f"{path}.name", "step")
         if "arguments" not in node:
             self.report(path, "a step needs 'arguments' (an empty list for none)")
+        elif node["name"] in catalog.CODE_BLOCK_STEPS:
+            self.code(node["arguments"], f"{path}.arguments")
         else:
             self.arguments(node["arguments"], f"{path}.arguments")
-        if node["name"] in catalog.CODE_BLOCK_STEPS:
-            arguments = node.get("arguments")
-            ok = (
-                isinstance(arguments, list)
-                and len(arguments) == 1
-                and isinstance(arguments[0], dict)
-                and arguments[0].get("key") == "scriptBlock"
-            )
-            if not ok:
-                self.report(f"{path}.arguments", "needs one 'scriptBlock' argument")
         if "children" in node:
             self.steps(node["children"], f"{path}.children")
 
@@ -407,6 +475,18 @@ class _Validator:
             return
         self.keys(node, path, ("name", "arguments", "children"), "key")
         name = node["name"]
+        if name not in catalog.WHEN_CONDITIONS:
+            self.report(
+                f"{path}.name",
+                f"unknown when condition '{name}'; one of: " + ", ".join(catalog.WHEN_CONDITIONS),
+            )
+            return
+        if name == "expression":
+            self.code(node.get("arguments"), f"{path}.arguments")
+            return
+        missing = catalog.missing_when_parameters(name, node.get("arguments"))
+        if missing:
+            self.report(path, f"when condition '{name}' needs " + " and ".join(missing))
         if name in catalog.WHEN_NESTING:
             children = node.get("children")
             if not isinstance(children, list) or not children:
@@ -459,8 +539,9 @@ class _Validator:
                 self.axis(axis, f"{path}.excludes[{index}][{axis_index}]", exclude=True)
         if "stages" not in node:
             self.report(path, "a matrix needs 'stages'")
-        for section in ("agent", "when", "post", "tools", "environment", "options", "input",
-                        "stages"):  # fmt: skip
+        else:
+            self.stages(node["stages"], f"{path}.stages", in_parallel=True)
+        for section in ("agent", "when", "post", "tools", "environment", "options", "input"):
             if section in node:
                 self.section(section, node[section], f"{path}.{section}")
 
@@ -476,6 +557,38 @@ class _Validator:
             return
         for index, value in enumerate(values):
             self.value(value, f"{path}.values[{index}]")
+
+
+def expression_problem(text: str, *, arguments: bool = False) -> str | None:
+    """Why ``text`` (an ``isLiteral: false`` value) would not print as one expression."""
+    inner = text[2:-1] if text.startswith("${") and text.endswith("}") else text
+    # As a step's only argument, an expression may be a named list: `$class: 'X', a: 1`.
+    wrapped = f"f({inner})" if arguments else inner
+    source = Source(wrapped)
+    try:
+        tokens = tokenize(source)
+        check_brackets(source, tokens)
+        parser = Parser(source, tokens)
+        parser.skip_newlines()
+        parser.parse_expression()
+        parser.skip_newlines()
+        if parser.token.kind is not Kind.EOF:
+            raise parser.error(f"{parser.describe(parser.token)} follows the expression")
+    except ConversionError as error:
+        column = error.column - 2 if arguments and error.line == 1 else error.column
+        return f"not a Groovy expression (line {error.line}, column {column}): {error.message}"
+    return None
+
+
+def code_problem(code: str) -> str | None:
+    """Why Groovy kept as text would not read, or not stay inside its block; else None."""
+    source = Source(code)
+    try:
+        check_brackets(source, tokenize(source))
+    except ConversionError as error:
+        position = f"line {error.line}, column {error.column}"
+        return f"the code does not read as Groovy ({position}): {error.message}"
+    return None
 
 
 def validate_model(model: Any) -> list[Problem]:

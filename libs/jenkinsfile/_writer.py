@@ -420,7 +420,7 @@ class Writer:
         name = condition["name"]
         code = script_block(condition)
         if code is not None:
-            if "\n" in code or not code:
+            if "\n" in code or not code or "//" in code or "/*" in code:
                 self.code_block(depth, name, code)
             else:
                 self.line(depth, f"{name} {{ {code} }}")

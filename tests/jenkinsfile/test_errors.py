@@ -6,7 +6,13 @@ import time
 
 import pytest
 
-from libs.jenkinsfile import ConversionError, ScriptedPipelineError, to_jenkinsfile, to_json
+from libs.jenkinsfile import (
+    EXTENSION,
+    ConversionError,
+    ScriptedPipelineError,
+    to_jenkinsfile,
+    to_json,
+)
 from tests.jenkinsfile.conftest import pipeline_with_steps
 
 
@@ -121,3 +127,117 @@ def test_model_nested_too_deeply_is_a_conversion_error() -> None:
     }
     with pytest.raises(ConversionError):
         to_jenkinsfile(model)
+
+
+def stages_text(stages: str) -> str:
+    return "pipeline {\n    agent any\n    stages {\n" + stages + "\n    }\n}\n"
+
+
+def test_parallel_inside_parallel_is_refused_at_the_inner_parallel() -> None:
+    error = error_of(
+        stages_text(
+            "        stage('a') {\n"
+            "            parallel {\n"
+            "                stage('b') {\n"
+            "                    parallel { stage('c') { steps { echo 'x' } } }\n"
+            "                }\n"
+            "            }\n"
+            "        }"
+        )
+    )
+    assert (error.line, error.column) == (7, 21)
+    assert "stage 'b'" in error.message and "parallel" in error.message
+
+
+def test_parallel_in_sequential_stages_inside_parallel_is_refused() -> None:
+    error = error_of(
+        stages_text(
+            "        stage('a') { parallel { stage('b') { stages {\n"
+            "            stage('c') { parallel { stage('d') { steps { echo 'x' } } } }\n"
+            "        } } } }"
+        )
+    )
+    assert (error.line, "stage 'c'" in error.message) == (5, True)
+
+
+def test_matrix_inside_parallel_is_refused() -> None:
+    error = error_of(
+        stages_text(
+            "        stage('a') { parallel { stage('b') {\n"
+            "            matrix { axes { axis { name 'X'; values 'a' } }\n"
+            "                stages { stage('c') { steps { echo 'x' } } } }\n"
+            "        } } }"
+        )
+    )
+    assert (error.line, error.column) == (5, 13)
+    assert "matrix" in error.message
+
+
+def test_parallel_inside_top_level_sequential_stages_is_allowed() -> None:
+    model = to_json(
+        stages_text(
+            "        stage('a') { stages { stage('b') { parallel {\n"
+            "            stage('c') { steps { echo 'x' } }\n"
+            "        } } } }"
+        )
+    )
+    assert model["pipeline"]["stages"][0]["stages"][0]["parallel"][0]["name"] == "c"
+
+
+def test_unknown_when_condition_is_refused_with_the_valid_ones() -> None:
+    text = pipeline_with_steps("echo 'x'").replace(
+        "            steps {", "            when { sometimes 'x' }\n            steps {"
+    )
+    error = error_of(text)
+    assert (error.line, error.column) == (5, 20)
+    assert "'sometimes'" in error.message and "branch" in error.message
+
+
+def test_when_condition_without_its_required_parameter_is_refused() -> None:
+    text = pipeline_with_steps("echo 'x'").replace(
+        "            steps {",
+        "            when { environment name: 'DEPLOY' }\n            steps {",
+    )
+    assert "needs value" in error_of(text).message
+
+
+def test_repeated_matrix_axis_is_refused() -> None:
+    error = error_of(
+        stages_text(
+            "        stage('a') { matrix {\n"
+            "            axes { axis { name 'X'; values 'a' }\n"
+            "                axis { name 'X'; values 'b' } }\n"
+            "            stages { stage('c') { steps { echo 'x' } } } } }"
+        )
+    )
+    assert (error.line, "'X' appears twice" in error.message) == (6, True)
+
+
+def test_second_pipeline_block_is_refused_where_it_starts() -> None:
+    text = pipeline_with_steps("echo 'x'")
+    error = error_of(text + "\n" + text)
+    assert (error.line, error.column) == (12, 1)
+    assert "second pipeline" in error.message
+
+
+def test_stray_closing_brace_after_the_pipeline_is_refused() -> None:
+    error = error_of(pipeline_with_steps("echo 'x'") + "}\n")
+    assert (error.line, error.column) == (11, 1)
+    assert "closes nothing" in error.message
+
+
+def test_unclosed_call_after_the_pipeline_is_refused_at_its_bracket() -> None:
+    error = error_of(pipeline_with_steps("echo 'x'") + "\nnotify(\n")
+    assert (error.line, error.column) == (12, 7)
+    assert "never closed" in error.message
+
+
+def test_helper_function_after_the_pipeline_is_kept() -> None:
+    text = pipeline_with_steps("echo 'x'") + "\ndef notify(String to) {\n    mail to: to\n}\n"
+    extension = to_json(text)["pipeline"][EXTENSION]
+    assert extension == {"epilogue": "def notify(String to) {\n    mail to: to\n}"}
+
+
+def test_brackets_crossed_inside_a_script_block_are_refused() -> None:
+    error = error_of(pipeline_with_steps("script {\n    foo(\n}"))
+    assert (error.line, "does not close the '('" in error.message) == (8, True)

@@ -82,3 +82,36 @@ async def test_json_edit_is_stored_as_a_jenkinsfile_and_pushed(ci: CI) -> None:
     assert answer.status_code == 200, answer.text
     assert json.loads(answer.json()["json"])["pipeline"]["stages"][0]["name"] == "Compile"
     assert "stage('Compile')" in ci.job("json-edit").config.script
+
+
+WITH_LIBRARY = """\
+@Library('shared@main') _
+
+pipeline {
+    agent any
+    stages {
+        stage('Build') {
+            steps {
+                sh 'make'
+            }
+        }
+    }
+}
+"""
+
+
+async def test_json_edit_from_an_editor_that_drops_unknown_keys_keeps_the_library(ci: CI) -> None:
+    await ci.create("json-library")
+    await ci.put_jenkinsfile("json-library", WITH_LIBRARY)
+    read = await ci.http.get(ci.path("/json-library/jenkinsjson"), headers=ci.auth())
+    model = json.loads(read.json()["json"])
+    assert model["pipeline"].pop("x-workbench") == {"prelude": "@Library('shared@main') _"}
+    model["pipeline"]["stages"][0]["name"] = "Compile"
+
+    answer = await ci.http.put(
+        ci.path("/json-library/jenkinsjson"), json={"json": json.dumps(model)}, headers=ci.auth()
+    )
+
+    assert answer.status_code == 200, answer.text
+    script = ci.job("json-library").config.script
+    assert script == WITH_LIBRARY.replace("stage('Build')", "stage('Compile')")
