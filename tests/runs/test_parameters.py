@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.runs.conftest import CI, declarative
 
@@ -139,3 +141,27 @@ async def test_password_value_is_sealed_at_rest(ci: CI) -> None:
     await connection.close()
 
     assert SECRET not in stored
+
+
+async def test_password_left_out_reaches_jenkins_as_its_clear_default(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "default-token-never-shown"
+    definitions = [{"name": "TOKEN", "type": "PARAMETER_TYPE_PASSWORD", "defaultValue": secret}]
+    await ci.pipeline("keyed", declarative(("Use", 'echo "token is $TOKEN"')), definitions)
+    started = await ci.run("keyed")
+    run_id = started.json()["runId"]
+    finished = await ci.wait("keyed", run_id)
+    log = await ci.get("keyed", f"/runs/{run_id}/log")
+    parameters = await ci.get("keyed", f"/runs/{run_id}/parameters")
+
+    build = ci.jenkins.item(f"{ci.workspace_id}/keyed").builds()[-1]
+    assert build.values["TOKEN"] == secret
+    assert finished["state"] == "SUCCESS"
+    assert "token is ****" in log.json()["log"]
+    assert "sealed:" not in log.json()["log"]
+    for answer in (started, log, parameters):
+        assert answer.status_code == 200, answer.text
+        assert secret not in answer.text
+    assert secret not in caplog.text

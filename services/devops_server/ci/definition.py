@@ -18,8 +18,9 @@ Decisions:
   global parameters) are refused with the field named.
 - A password parameter's default is sealed with the SecretBox before it is stored
   (`sealed:<Fernet token>`), is never returned (`redacted`), and is opened only to write the
-  job's config.xml. An update that sends a password parameter back without a default keeps
-  the stored one, so a client can round-trip a pipeline it read.
+  job's config.xml and to give a run that leaves the parameter out its value
+  (`ci.params`, sealed again in the run). An update that sends a password parameter back
+  without a default keeps the stored one, so a client can round-trip a pipeline it read.
 """
 
 from __future__ import annotations
@@ -284,14 +285,20 @@ def redacted(pipeline: api.Pipeline) -> api.Pipeline:
     return pipeline
 
 
+def open_default(value: str, box: SecretBox) -> str:
+    """A stored password default in clear (a value not sealed is returned as it is)."""
+    if value.startswith(SEALED):
+        return box.open(value[len(SEALED) :].encode())
+    return value
+
+
 def opened(pipeline: api.Pipeline, box: SecretBox) -> api.Pipeline:
     """A copy with password defaults in clear, for the job's config.xml only."""
     copy = api.Pipeline()
     copy.CopyFrom(pipeline)
     for parameter in copy.parameters:
-        value = parameter.default_value
-        if parameter.type == api.PARAMETER_TYPE_PASSWORD and value.startswith(SEALED):
-            parameter.default_value = box.open(value[len(SEALED) :].encode())
+        if parameter.type == api.PARAMETER_TYPE_PASSWORD:
+            parameter.default_value = open_default(parameter.default_value, box)
     return copy
 
 

@@ -10,7 +10,9 @@ proto JSON). Rules, each refusal an InvalidArgument naming the parameter:
   OPTIONS_MULTIPLE_CHOICE takes a comma-separated subset of them;
 - STASHED_FILE cannot be given through `:run` (there is no upload): it is refused;
 - every other type takes any text up to `MAX_VALUE` characters without NUL characters;
-- a parameter left out takes its default.
+- a parameter left out takes its default; a password's stored default is sealed
+  (`definition.seal_passwords`), so it is opened here and the run holds it sealed again, as
+  it holds a value given in clear: Jenkins gets the clear default, and logs mask it.
 
 Password values never go back out: the stored run keeps them sealed (`sealed`, the
 SecretBox ciphertext in base64) beside an empty `value`, and only the dispatcher opens them to
@@ -25,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from libs.common.errors import InvalidArgument
+from services.devops_server.ci.definition import open_default
 from services.devops_server.crypto import SecretBox
 
 MAX_VALUE = 65536
@@ -105,6 +108,8 @@ def resolve(
         name = str(definition.get("name", ""))
         kind = definition.get("type", _UNSET)
         value = values.get(name, default_of(definition))
+        if kind == PASSWORD and name not in values:
+            value = open_default(value, box)
         entry: dict[str, Any] = {
             "name": name,
             "type": kind,
