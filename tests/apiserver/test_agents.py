@@ -104,3 +104,28 @@ async def test_a_jenkins_without_clouds_has_no_agents(stack: Stack, jenkins: Any
     answer = await stack.http.get(AGENTS, headers=stack.auth("bob"))
 
     assert answer.json() == {"agents": []}
+
+
+async def test_node_labels_of_a_workspace_need_a_role_in_it(stack: Stack, jenkins: Any) -> None:
+    jenkins.apply_casc(CASC)
+    await register(stack, jenkins)
+    made = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    workspace_id = made.json()["workspaceId"]
+    await stack.http.put(
+        f"/apis/amamba.io/v1alpha1/management/workspaces/{workspace_id}/members/vera",
+        json={"role": "workspace-viewer"},
+        headers=stack.auth("admin"),
+    )
+    query = {"workspaceId": str(workspace_id)}
+
+    stranger = await stack.http.get(LABELS, params=query, headers=stack.auth("bob"))
+    member = await stack.http.get(LABELS, params=query, headers=stack.auth("vera"))
+
+    assert stranger.status_code == 403
+    assert "go" not in stranger.text
+    assert member.status_code == 200, member.text
+    assert [item["label"] for item in member.json()["items"]] == ["go", "maven"]
