@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.apiserver.conftest import Stack
+from tests.pipelines.conftest import conforms
 
 AGENTS = "/apis/pipeline.amamba.io/v1alpha1/management/agents"
 LABELS = "/apis/pipeline.amamba.io/v1alpha1/management/node_labels"
@@ -62,6 +63,7 @@ async def test_agents_are_the_kubernetes_clouds_pod_templates(stack: Stack, jenk
     answer = await stack.http.get(AGENTS, headers=stack.auth("bob"))
 
     assert answer.status_code == 200, answer.text
+    conforms(answer.json(), "v1alpha1ListPodTemplatesResponse")
     agents = {a["name"]: a for a in answer.json()["agents"]}
     assert set(agents) == {"go", "maven"}
     go = agents["go"]
@@ -85,6 +87,7 @@ async def test_node_labels_list_each_labels_containers(stack: Stack, jenkins: An
 
     answer = await stack.http.get(LABELS, headers=stack.auth("bob"))
 
+    conforms(answer.json(), "v1alpha1ListNodeLabelResponse")
     assert answer.json()["items"] == [
         {"label": "go", "containers": ["go", "jnlp"]},
         {"label": "maven", "containers": ["maven"]},
