@@ -108,7 +108,10 @@ async def test_run_parameters_are_answered_with_their_definition(ci: CI) -> None
     }
 
 
-async def test_password_value_never_appears_in_an_answer(ci: CI) -> None:
+async def test_password_value_never_appears_in_an_answer_nor_a_log_line(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     script = declarative(("Use", 'echo "token is $TOKEN"'))
     await ci.pipeline("secret", script, DEFINITIONS)
     started = await ci.run("secret", {"TOKEN": SECRET})
@@ -127,6 +130,9 @@ async def test_password_value_never_appears_in_an_answer(ci: CI) -> None:
     for answer in answers:
         assert answer.status_code == 200, answer.text
         assert SECRET not in answer.text
+    assert "token is ****" in answers[4].json()["log"]
+    assert "run 1 of secret asked for by admin" in caplog.text  # the log was captured
+    assert SECRET not in caplog.text
 
 
 async def test_password_value_is_sealed_at_rest(ci: CI) -> None:
