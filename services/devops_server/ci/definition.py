@@ -14,6 +14,10 @@ Decisions:
   from a catalog template when the pipeline is created; afterwards it is edited like a
   custom one). MULTI_BRANCH needs a multibranch project, which Workbench does not create
   yet: it answers UNIMPLEMENTED rather than storing something Jenkins cannot run.
+- Triggers: cron (`triggers.time`) and SCM polling (`triggers.scm`), which config.xml
+  carries. amamba's generic webhook trigger (a toolchain's repository hook) and manual webhook
+  trigger (a URL with a token) need endpoints and plugins Workbench does not have, so turning
+  either on is refused (400 naming the field) rather than stored and never acted on.
 - Parameter types: string, text, boolean, choice and password; the rest (file, git,
   global parameters) are refused with the field named.
 - A password parameter's default is sealed with the SecretBox before it is stored
@@ -192,6 +196,14 @@ def _check_scm(scm: api.PipelineScm) -> None:
         raise InvalidArgument("pipelineScm.scmType: only SCM_TYPE_GIT is served")
 
 
+def _check_webhooks(pipeline: api.Pipeline) -> None:
+    unserved = "webhook triggers are not served: use triggers.time or triggers.scm"
+    if pipeline.generic_webhook_trigger.enabled:
+        raise InvalidArgument(f"genericWebhookTrigger.enabled: {unserved}")
+    if pipeline.manual_webhook_trigger.webhook_trigger:
+        raise InvalidArgument(f"manualWebhookTrigger.webhookTrigger: {unserved}")
+
+
 def check_definition(pipeline: api.Pipeline) -> None:
     """Refuse a definition Workbench cannot store or Jenkins cannot run (400 naming the field)."""
     if pipeline.type == api.PIPELINE_TYPE_MULTI_BRANCH:
@@ -211,6 +223,7 @@ def check_definition(pipeline: api.Pipeline) -> None:
         raise InvalidArgument("buildConfig.discarderProperty.numToRetainValue: must be 0 or more")
     check_cron("triggers.time.cron", pipeline.triggers.time.cron)
     check_cron("triggers.scm.cron", pipeline.triggers.scm.cron)
+    _check_webhooks(pipeline)
     if pipeline.type == api.PIPELINE_TYPE_SCM:
         _check_scm(pipeline.pipeline_scm)
 
