@@ -14,6 +14,12 @@ proto JSON). Rules, each refusal an InvalidArgument naming the parameter:
   (`definition.seal_passwords`), so it is opened here and the run holds it sealed again, as
   it holds a value given in clear: Jenkins gets the clear default, and logs mask it.
 
+A replay gives the old run's values again (`again`), checked against the pipeline's
+definition as it is now by the same rules: a parameter since removed, or a value the
+definition no longer takes, refuses the replay naming the parameter; one added since takes
+its default. A password stays a password: an old password value is never handed to a
+parameter that is no longer one, where answers would show it.
+
 Password values never go back out: the stored run keeps them sealed (`sealed`, the
 SecretBox ciphertext in base64) beside an empty `value`, and only the dispatcher opens them to
 hand them to Jenkins.
@@ -122,6 +128,24 @@ def resolve(
             entry["sealed"] = base64.b64encode(box.seal(value)).decode()
         stored.append(entry)
     return stored
+
+
+def again(
+    definitions: Sequence[dict[str, Any]], previous: Sequence[dict[str, Any]], box: SecretBox
+) -> list[dict[str, Any]]:
+    """A replayed run's parameters: `previous` (a stored run's) checked against `definitions`."""
+    kinds = {str(d.get("name", "")): d.get("type", _UNSET) for d in definitions}
+    given = []
+
+    for p in previous:
+        name = str(p["name"])
+        if "sealed" in p:
+            if name in kinds and kinds[name] != PASSWORD:
+                raise InvalidArgument(f"parameters[{name}]: is no longer a password parameter")
+            given.append(Given(name, box.open(base64.b64decode(p["sealed"]))))
+        else:
+            given.append(Given(name, str(p.get("value", ""))))
+    return resolve(definitions, given, box)
 
 
 def for_jenkins(stored: Sequence[dict[str, Any]], box: SecretBox) -> dict[str, str]:

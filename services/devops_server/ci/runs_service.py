@@ -367,11 +367,23 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             await client.stop_build(path, number)
 
     async def ReplayRun(self, request: api.ReplayPipelineRunRequest, context: Any) -> Any:
+        """A new run with the old run's parameters, if the pipeline's definition still takes
+        them (400 naming the first it does not)."""
         pipeline, run = await self._run(request.workspace_id, request.name, request.run_id)
+
+        def replayed(current: Pipeline) -> list[dict[str, Any]]:
+            try:
+                return params.again(definitions(current), run.parameters, self._box)
+            except InvalidArgument as error:
+                raise InvalidArgument(
+                    f"{error.message}; the pipeline's parameters changed since run {run.seq}, "
+                    "so run the pipeline anew instead of replaying it"
+                ) from None
+
         _, again = await self._store.create(
             run.workspace_id,
             pipeline.name,
-            lambda _: list(run.parameters),
+            replayed,
             trigger_type="MANUAL",
             started_by=log.user.get() or "",
         )
