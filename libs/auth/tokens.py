@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import jwt
 
@@ -81,8 +83,21 @@ class TokenVerifier:
         return Identity(username, tuple(g for g in groups if isinstance(g, str)))
 
 
-def mint(username: str, secret: str, *, ttl_seconds: int = 7 * 24 * 3600) -> str:
-    """An HS256 token for `username` (sandbox mode and tests)."""
+def mint(
+    username: str,
+    secret: str,
+    *,
+    ttl_seconds: int = 7 * 24 * 3600,
+    groups: Sequence[str] = (),
+) -> str:
+    """An HS256 token for `username`, with `groups` if any (sandbox mode and tests)."""
     now = int(time.time())
-    claims = {"sub": username, "preferred_username": username, "iat": now, "exp": now + ttl_seconds}
+    claims: dict[str, Any] = {
+        "sub": username,
+        "preferred_username": username,
+        "iat": now,
+        "exp": now + ttl_seconds,
+    }
+    if groups:
+        claims["groups"] = list(groups)
     return jwt.encode(claims, secret, algorithm="HS256")

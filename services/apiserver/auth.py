@@ -150,6 +150,8 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             return
         if rule.scope is Scope.PLATFORM:
             raise PermissionDenied(DENIED)
+        if rule.scope is Scope.WORKSPACE_IF_GIVEN and not request.workspace_id:
+            return
         workspace_id = names.workspace_id("workspaceId", request.workspace_id)
         if rule.permission not in await caller.permissions_in(workspace_id):
             raise PermissionDenied(DENIED)

@@ -1,11 +1,14 @@
 """Who may call what: the one table every RPC is authorised against.
 
-Three scopes:
+Four scopes:
 - `SIGNED_IN`: any caller with a valid token (the read-only lists the console shows to
   everyone: the workspaces visible to the caller, its own permissions, feature gates);
 - `PLATFORM`: platform administrators only (clusters, Jenkins instances, workspaces, settings);
 - `WORKSPACE`: a caller whose role in the request's workspace (`workspace_id`) grants the
-  named permission. Platform administrators hold every permission in every workspace.
+  named permission. Platform administrators hold every permission in every workspace;
+- `WORKSPACE_IF_GIVEN`: for reads whose workspace is optional (the node labels of a
+  workspace's Jenkins, or of the default one): `WORKSPACE` when the request names a
+  workspace, `SIGNED_IN` when it does not.
 
 Default deny: a method missing from `RULES` is refused, and a test checks that every method the
 apiserver serves has a rule. A caller without a role in a workspace is refused the same way
@@ -22,6 +25,7 @@ class Scope(enum.Enum):
     SIGNED_IN = "signed-in"
     PLATFORM = "platform"
     WORKSPACE = "workspace"
+    WORKSPACE_IF_GIVEN = "workspace-if-given"
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ VIEWER: frozenset[str] = frozenset(
         "template.get",
         "group.list",
         "member.list",
+        "agent.list",
     }
 )
 EDITOR: frozenset[str] = VIEWER | {
@@ -102,6 +107,10 @@ def _workspace(permission: str) -> Rule:
     return Rule(Scope.WORKSPACE, permission)
 
 
+def _workspace_if_given(permission: str) -> Rule:
+    return Rule(Scope.WORKSPACE_IF_GIVEN, permission)
+
+
 RULES: dict[str, Rule] = {
     # Core and its management views
     f"{CORE}.Core/ListVisibleWorkspaces": _signed_in(),
@@ -145,7 +154,7 @@ RULES: dict[str, Rule] = {
         "platform.parameter.manage"
     ),
     f"{PIPELINE}.Management/ListPodTemplates": _signed_in(),
-    f"{PIPELINE}.Management/ListJenkinsNodeLabels": _signed_in(),
+    f"{PIPELINE}.Management/ListJenkinsNodeLabels": _workspace_if_given("agent.list"),
     f"{PIPELINE}.Management/Reload": _platform("platform.jenkins.manage"),
     f"{PIPELINE}.JenkinsInstances/RegisterJenkins": _platform("platform.jenkins.manage"),
     f"{PIPELINE}.JenkinsInstances/ListJenkins": _platform("platform.jenkins.manage"),

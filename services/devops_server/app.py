@@ -106,6 +106,7 @@ class DevopsServer:
             self.instances,
             self.jenkins,
             box,
+            pusher=self.pipeline_pusher,
             dsn=settings.database_url.replace("+asyncpg", ""),
         )
         self.run_feed = RunFeed(settings.database_url.replace("+asyncpg", ""))

@@ -21,12 +21,12 @@ class Stack:
     api: ApiServer
     http: httpx.AsyncClient
 
-    def token(self, user: str) -> str:
+    def token(self, user: str, groups: tuple[str, ...] = ()) -> str:
         assert self.settings.jwt_secret
-        return mint(user, self.settings.jwt_secret)
+        return mint(user, self.settings.jwt_secret, groups=groups)
 
-    def auth(self, user: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(user)}"}
+    def auth(self, user: str, groups: tuple[str, ...] = ()) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(user, groups)}"}
 
     @property
     def grpc_target(self) -> str:

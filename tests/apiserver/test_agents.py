@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.apiserver.conftest import Stack
+from tests.pipelines.conftest import conforms
 
 AGENTS = "/apis/pipeline.amamba.io/v1alpha1/management/agents"
 LABELS = "/apis/pipeline.amamba.io/v1alpha1/management/node_labels"
@@ -62,6 +63,7 @@ async def test_agents_are_the_kubernetes_clouds_pod_templates(stack: Stack, jenk
     answer = await stack.http.get(AGENTS, headers=stack.auth("bob"))
 
     assert answer.status_code == 200, answer.text
+    conforms(answer.json(), "v1alpha1ListPodTemplatesResponse")
     agents = {a["name"]: a for a in answer.json()["agents"]}
     assert set(agents) == {"go", "maven"}
     go = agents["go"]
@@ -85,6 +87,7 @@ async def test_node_labels_list_each_labels_containers(stack: Stack, jenkins: An
 
     answer = await stack.http.get(LABELS, headers=stack.auth("bob"))
 
+    conforms(answer.json(), "v1alpha1ListNodeLabelResponse")
     assert answer.json()["items"] == [
         {"label": "go", "containers": ["go", "jnlp"]},
         {"label": "maven", "containers": ["maven"]},
@@ -104,3 +107,28 @@ async def test_a_jenkins_without_clouds_has_no_agents(stack: Stack, jenkins: Any
     answer = await stack.http.get(AGENTS, headers=stack.auth("bob"))
 
     assert answer.json() == {"agents": []}
+
+
+async def test_node_labels_of_a_workspace_need_a_role_in_it(stack: Stack, jenkins: Any) -> None:
+    jenkins.apply_casc(CASC)
+    await register(stack, jenkins)
+    made = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    workspace_id = made.json()["workspaceId"]
+    await stack.http.put(
+        f"/apis/amamba.io/v1alpha1/management/workspaces/{workspace_id}/members/vera",
+        json={"role": "workspace-viewer"},
+        headers=stack.auth("admin"),
+    )
+    query = {"workspaceId": str(workspace_id)}
+
+    stranger = await stack.http.get(LABELS, params=query, headers=stack.auth("bob"))
+    member = await stack.http.get(LABELS, params=query, headers=stack.auth("vera"))
+
+    assert stranger.status_code == 403
+    assert "go" not in stranger.text
+    assert member.status_code == 200, member.text
+    assert [item["label"] for item in member.json()["items"]] == ["go", "maven"]

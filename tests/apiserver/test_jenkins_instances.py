@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
+import pytest
 from workbench_sdk.devops.v1 import jenkins_pb2 as sdk
 
 from tests.apiserver.conftest import Stack
@@ -46,14 +48,26 @@ async def ci(stack: Stack, workspace_id: int) -> sdk.WorkspaceCI:
     return answer
 
 
-async def test_registered_instance_is_listed_without_its_token(stack: Stack, jenkins: Any) -> None:
+async def test_registered_instance_is_listed_without_its_token(
+    stack: Stack, jenkins: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     registered = await register(stack, jenkins)
     listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
+    made = await workspace(stack)
+    used = await stack.http.get(  # the instance's client calls Jenkins with the token
+        "/apis/pipeline.amamba.io/v1alpha1/management/node_labels",
+        params={"workspaceId": str(made)},
+        headers=stack.auth("admin"),
+    )
 
     assert registered.status_code == 200, registered.text
     assert registered.json() == {"name": "jenkins-a"}
     assert listed.json()["items"][0]["address"] == jenkins.url.rstrip("/")
+    assert used.status_code == 200, used.text
     assert jenkins.api_token not in listed.text
+    assert "JenkinsInstances/RegisterJenkins OK" in caplog.text  # the log was captured
+    assert jenkins.api_token not in caplog.text
 
 
 async def test_token_is_encrypted_at_rest(stack: Stack, jenkins: Any) -> None:
@@ -67,17 +81,22 @@ async def test_token_is_encrypted_at_rest(stack: Stack, jenkins: Any) -> None:
     assert jenkins.api_token.encode() not in stored
 
 
-async def test_wrong_token_is_refused_with_a_clear_message(stack: Stack, jenkins: Any) -> None:
+async def test_wrong_token_is_refused_with_a_clear_message(
+    stack: Stack, jenkins: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    wrong = "wrong-token-3f9c1e"
     answer = await stack.http.post(
         JENKINS,
-        json={"name": "jenkins-a", "config": config(jenkins, token="wrong")},
+        json={"name": "jenkins-a", "config": config(jenkins, token=wrong)},
         headers=stack.auth("admin"),
     )
     listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
 
     assert answer.status_code == 400
     assert "refused" in answer.json()["message"]
-    assert "wrong" not in answer.text
+    assert wrong not in answer.text
+    assert wrong not in caplog.text
     assert listed.json()["items"] == []
 
 

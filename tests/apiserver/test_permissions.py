@@ -9,7 +9,7 @@ import grpc
 import pytest
 from google.protobuf import descriptor_pool, message_factory
 
-from services.apiserver.rbac import ROLE_PERMISSIONS, RULES, Scope
+from services.apiserver.rbac import PIPELINE, ROLE_PERMISSIONS, RULES, Scope
 from tests.apiserver.conftest import Stack
 
 ROLES = ("workspace-viewer", "workspace-editor", "workspace-admin")
@@ -60,7 +60,7 @@ async def call(stack: Stack, method: str, user: str, workspace_id: int) -> grpc.
     request_class = message_factory.GetMessageClass(descriptor.input_type)
     response_class = message_factory.GetMessageClass(descriptor.output_type)
     request = request_class()
-    if "workspace_id" in descriptor.input_type.fields_by_name:
+    if "workspace_id" in descriptor.input_type.fields_by_name and workspace_id:
         request.workspace_id = str(workspace_id)
 
     async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
@@ -105,7 +105,7 @@ async def test_each_role_is_allowed_exactly_what_the_table_grants(
             allowed = True
         elif rule.scope is Scope.PLATFORM:
             allowed = False
-        else:
+        else:  # WORKSPACE, and WORKSPACE_IF_GIVEN: `call` gives the workspace
             allowed = rule.permission in ROLE_PERMISSIONS.get(role or "", frozenset())
         code = await call(stack, method, user, workspace_id)
         refused = code == grpc.StatusCode.PERMISSION_DENIED
@@ -113,6 +113,24 @@ async def test_each_role_is_allowed_exactly_what_the_table_grants(
             wrong.append((method, code.name))
 
     assert wrong == []
+
+
+async def test_a_workspace_given_where_it_is_optional_needs_a_role_in_it(stack: Stack) -> None:
+    made = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    workspace_id = made.json()["workspaceId"]
+    optional = [m for m, rule in RULES.items() if rule.scope is Scope.WORKSPACE_IF_GIVEN]
+
+    for method in optional:
+        with_workspace = await call(stack, method, "someone", workspace_id)
+        without = await call(stack, method, "someone", 0)
+
+        assert with_workspace == grpc.StatusCode.PERMISSION_DENIED, method
+        assert without != grpc.StatusCode.PERMISSION_DENIED, method
+    assert f"{PIPELINE}.Management/ListJenkinsNodeLabels" in optional
 
 
 async def test_roles_are_remembered_for_the_cache_time_then_asked_again(

@@ -8,11 +8,9 @@ Helpers make a workspace with one member and give each credential type's request
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +26,6 @@ from tests.conftest import drop_database, new_database, stack_settings
 MGMT = "/apis/amamba.io/v1alpha1/management"
 CREDENTIALS = "/apis/credential.amamba.io/v1alpha1/workspaces/{}/credentials"
 NAMESPACE = "workbench-system"
-PUBLISHED = Path("/work/shared/reference/amamba-openapi-v0.132.0.json")
 
 PASSWORD = "pa55-w0rd-never-shown"
 TOKEN = "secret-text-never-shown"
@@ -63,35 +60,6 @@ def body(kind: str, name: str, description: str = "") -> dict[str, Any]:
 
 def decoded(secret: dict[str, Any]) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in (secret.get("data") or {}).items()}
-
-
-@cache
-def _definitions() -> dict[str, Any]:
-    definitions: dict[str, Any] = json.loads(PUBLISHED.read_text())["definitions"]
-    return definitions
-
-
-def conforms(value: Any, definition: str, where: str = "$") -> None:
-    """Assert that `value` has the shape of `definition` in the published document."""
-    schema = _definitions()[definition]
-    if "enum" in schema:
-        assert value in schema["enum"], f"{where}: {value!r} is not a {definition}"
-        return
-    assert isinstance(value, dict), f"{where}: not an object"
-    properties = schema.get("properties", {})
-    for key, item in value.items():
-        assert key in properties, f"{where}: {key!r} is not a field of {definition}"
-        field = properties[key]
-        if "$ref" in field:
-            conforms(item, field["$ref"].rsplit("/", 1)[1], f"{where}.{key}")
-        elif field.get("type") == "array":
-            assert isinstance(item, list), f"{where}.{key}: not an array"
-            for n, element in enumerate(item):
-                conforms(element, field["items"]["$ref"].rsplit("/", 1)[1], f"{where}.{key}[{n}]")
-        elif field.get("type") == "string":
-            assert isinstance(item, str), f"{where}.{key}: not a string"
-        elif field.get("type") == "integer":
-            assert isinstance(item, int), f"{where}.{key}: not an integer"
 
 
 async def start_stack(settings: Settings) -> tuple[DevopsServer, ApiServer]:

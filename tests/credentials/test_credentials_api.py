@@ -21,10 +21,10 @@ from tests.credentials.conftest import (
     SECRETS,
     TOKEN,
     body,
-    conforms,
     decoded,
     workspace,
 )
+from tests.pipelines.conftest import conforms
 
 EXPECTED_PARTS: dict[str, dict[str, Any]] = {
     "USERNAME_PASSWORD": {"basicCredential": {"username": "robot", "password": ""}},
@@ -172,6 +172,7 @@ async def test_an_update_without_secret_values_keeps_them(stack: Stack, control_
     )
 
     assert updated.status_code == 200, updated.text
+    conforms(updated.json(), "v1alpha1Credential")
     assert updated.json()["baseInfo"]["description"] == "new words"
     assert updated.json()["sshCredential"]["username"] == "deploy"
     secret = control_plane.get_object(
@@ -198,6 +199,7 @@ async def test_an_update_with_a_secret_value_replaces_it(stack: Stack, control_p
     )
 
     assert updated.status_code == 200, updated.text
+    conforms(updated.json(), "v1alpha1Credential")
     assert "rotated-value" not in updated.text
     assert updated.json()["basicCredential"] == {"username": "robot", "password": ""}
     secret = control_plane.get_object(

@@ -27,6 +27,25 @@ async def test_bad_cron_names_the_trigger_field(ci: CI) -> None:
     assert "triggers.time.cron" in answer.json()["message"]
 
 
+@pytest.mark.parametrize(
+    ("fields", "field"),
+    [
+        ({"genericWebhookTrigger": {"enabled": True}}, "genericWebhookTrigger.enabled"),
+        ({"manualWebhookTrigger": {"webhookTrigger": True}}, "manualWebhookTrigger.webhookTrigger"),
+    ],
+)
+async def test_a_webhook_trigger_is_refused_and_nothing_is_stored(
+    ci: CI, fields: dict[str, object], field: str
+) -> None:
+    answer = await ci.create("hooked", **fields)
+    read = await ci.get("hooked")
+
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["message"].startswith(f"{field}: ")
+    assert read.status_code == 404
+    assert ci.job("hooked") is None
+
+
 async def test_scm_pipeline_without_a_git_url_is_refused(ci: CI) -> None:
     answer = await ci.create("p", type="PIPELINE_TYPE_SCM", pipelineScm={"branch": "main"})
 

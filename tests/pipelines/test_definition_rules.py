@@ -87,6 +87,15 @@ def test_choice_parameter_needs_choices() -> None:
     assert refused(custom(parameters=[parameter])).startswith("parameters[0].defaultValue")
 
 
+def test_webhook_triggers_are_refused_naming_the_field() -> None:
+    generic = custom(generic_webhook_trigger=api.GenericWebhookTrigger(enabled=True))
+    manual = custom(manual_webhook_trigger=api.ManualWebhookTrigger(webhook_trigger=True))
+
+    assert refused(generic).startswith("genericWebhookTrigger.enabled: ")
+    assert refused(manual).startswith("manualWebhookTrigger.webhookTrigger: ")
+    check_definition(custom(generic_webhook_trigger=api.GenericWebhookTrigger(enabled=False)))
+
+
 def test_negative_discarder_is_refused() -> None:
     build = api.BuildConfig(discarder_property=api.DiscarderProperty(num_to_retain_value=-3))
 

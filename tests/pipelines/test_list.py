@@ -34,9 +34,11 @@ SCM = {"gitRepository": {"url": "https://git.example.com/x.git"}}
 
 
 class Listing:
-    def __init__(self, stack: Stack, workspace_id: int) -> None:
+    def __init__(self, stack: Stack, workspace_id: int, groups: dict[int, int]) -> None:
         self.stack = stack
         self.workspace_id = workspace_id
+        # The group numbers of ROWS -> the ids of the groups made for them.
+        self.groups = groups
 
     async def get(self, **query: Any) -> httpx.Response:
         return await self.stack.http.get(
@@ -74,15 +76,25 @@ async def listing(server_url: str, template_database: str) -> AsyncIterator[List
             )
             assert made.status_code == 200, made.text
         await http.post(base.format(other), json={"name": "elsewhere"}, headers=stack.auth("alice"))
-        await _summaries(url, workspace_id)
-        yield Listing(stack, workspace_id)
+        groups = {}
+        # Made in the opposite order of their names, so ids and names sort differently.
+        for number, group in ((1, "zeta"), (2, "alpha")):
+            made = await http.post(
+                f"/apis/pipeline.amamba.io/v1alpha1/workspaces/{workspace_id}/groups",
+                json={"name": group},
+                headers=stack.auth("alice"),
+            )
+            assert made.status_code == 200, made.text
+            groups[number] = int(made.json()["id"])
+        await _summaries(url, workspace_id, groups)
+        yield Listing(stack, workspace_id, groups)
 
     await api.stop()
     await devops.stop()
     await drop_database(server_url, url)
 
 
-async def _summaries(url: str, workspace_id: int) -> None:
+async def _summaries(url: str, workspace_id: int, groups: dict[int, int]) -> None:
     connection = await asyncpg.connect(url)
     try:
         for index, (name, _, state, minutes, weather, group) in enumerate(ROWS):
@@ -93,7 +105,7 @@ async def _summaries(url: str, workspace_id: int) -> None:
                 state,
                 NOW - timedelta(minutes=minutes) if minutes is not None else None,
                 weather,
-                group,
+                groups[group] if group is not None else None,
                 10 if state else 0,
                 7 if state else 0,
                 NOW - timedelta(days=index),
@@ -153,6 +165,19 @@ async def test_sorted_by_created_oldest_first(listing: Listing) -> None:
     assert names == [name for name, *_ in reversed(ROWS)]
 
 
+async def test_sorted_by_group_name_pipelines_in_no_group_first(listing: Listing) -> None:
+    names = await listing.names(sortBy="PIPELINE_GROUP", sortDir="ASC")
+
+    # No group (by id), then "alpha" (group 2 of ROWS), then "zeta" (group 1).
+    assert names == ["docs", "api-gateway", "worker", "batch", "api", "web"]
+
+
+async def test_sorted_by_group_name_descending(listing: Listing) -> None:
+    names = await listing.names(sortBy="PIPELINE_GROUP", sortDir="DESC")
+
+    assert names == ["web", "api", "batch", "worker", "api-gateway", "docs"]
+
+
 async def test_sorted_by_weather(listing: Listing) -> None:
     names = await listing.names(sortBy="PIPELINE_WEATHER", sortDir="ASC")
 
@@ -190,7 +215,7 @@ async def test_filtered_by_several_weathers(listing: Listing) -> None:
 
 
 async def test_filtered_by_group(listing: Listing) -> None:
-    assert sorted(await listing.names(**{"group.id": 2})) == ["batch", "worker"]
+    assert sorted(await listing.names(**{"group.id": listing.groups[2]})) == ["batch", "worker"]
 
 
 async def test_filtered_by_last_run_state(listing: Listing) -> None:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
+import pytest
 
 from tests.pipelines.conftest import CI
 
@@ -10,7 +13,10 @@ SECRET = "s3cr3t-default-never-shown"
 PASSWORD = [{"name": "TOKEN", "type": "PARAMETER_TYPE_PASSWORD", "defaultValue": SECRET}]
 
 
-async def test_password_default_is_never_answered(ci: CI) -> None:
+async def test_password_default_is_never_answered_nor_logged(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     created = await ci.create("build-app", parameters=PASSWORD)
     read = await ci.get("build-app")
     listed = await ci.list()
@@ -22,9 +28,14 @@ async def test_password_default_is_never_answered(ci: CI) -> None:
     shown = read.json()["parameters"][0]
     assert shown["redact"] is True
     assert shown["defaultValue"] == ""
+    assert "pipeline pushed" in caplog.text  # the push to Jenkins was logged
+    assert SECRET not in caplog.text
 
 
-async def test_password_default_reaches_jenkins_and_is_sealed_at_rest(ci: CI) -> None:
+async def test_password_default_reaches_jenkins_and_is_sealed_at_rest(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     await ci.create("build-app", parameters=PASSWORD)
     assert ci.stack.settings.database_url
 
@@ -33,10 +44,14 @@ async def test_password_default_reaches_jenkins_and_is_sealed_at_rest(ci: CI) ->
     await connection.close()
 
     assert ci.job("build-app").config.parameter("TOKEN").default == SECRET
+    assert SECRET not in caplog.text
     assert SECRET not in stored
 
 
-async def test_update_without_the_password_keeps_it(ci: CI) -> None:
+async def test_update_without_the_password_keeps_it(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     await ci.create("build-app", parameters=PASSWORD)
     read = await ci.get("build-app")
 
@@ -47,3 +62,4 @@ async def test_update_without_the_password_keeps_it(ci: CI) -> None:
     )
 
     assert ci.job("build-app").config.parameter("TOKEN").default == SECRET
+    assert SECRET not in caplog.text

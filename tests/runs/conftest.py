@@ -192,6 +192,7 @@ async def ci(runs_stack: Stack, runs_jenkins: Any) -> AsyncIterator[CI]:
     workspace_id = await make_workspace(runs_stack, f"ws-{uuid.uuid4().hex[:12]}")
     yield CI(runs_stack, runs_jenkins, workspace_id)
     dispatcher.interval, dispatcher.give_up_after = 0.1, 600.0
+    dispatcher.push_every = 5.0
     dispatcher.kick()
     runs_jenkins.heal()
     await runs_jenkins.up()

@@ -143,14 +143,20 @@ async def test_finished_run_details_are_served_with_jenkins_stopped(ci: CI) -> N
     before = [(await ci.get("tests", p)).json() for p in paths]
     node = before[1]["nodes"][0]["id"]
     steps = (await ci.get("tests", f"/runs/{run_id}/nodes/{node}/steps")).json()
+    step_logs = [f"/runs/{run_id}/nodes/{node}/steps/{s['id']}/log" for s in steps["steps"]]
+    logs = [(await ci.get("tests", p)).json() for p in step_logs]
 
     await ci.jenkins.down()
     after = [(await ci.get("tests", p)).json() for p in paths]
     steps_after = (await ci.get("tests", f"/runs/{run_id}/nodes/{node}/steps")).json()
+    logs_after = [await ci.get("tests", p) for p in step_logs]
     run = await ci.get("tests", f"/runs/{run_id}")
 
     assert after == before
     assert steps_after == steps
+    assert [answer.status_code for answer in logs_after] == [200] * len(logs)
+    assert [answer.json() for answer in logs_after] == logs
+    assert any(log["log"] for log in logs)  # the steps did write something
     assert run.json()["state"] == "UNSTABLE"
 
 

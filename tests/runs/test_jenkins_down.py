@@ -45,13 +45,65 @@ async def test_run_ends_in_error_once_jenkins_stays_down_past_the_bound(ci: CI) 
     assert "Jenkins did not answer" in run["description"]
 
 
-async def test_run_jenkins_refuses_ends_in_error_with_its_reason(ci: CI) -> None:
+async def test_run_of_a_job_jenkins_lost_ends_in_error_with_its_reason(ci: CI) -> None:
+    # In sync by the database's account (no push is due), yet Jenkins has no such job.
     await ci.pipeline("build", declarative(("Build", "echo 'hi'")), job=False)
 
     run_id = await ci.started("build")
     run = await ci.wait("build", run_id, ("ERROR",), within=5)
 
     assert "Jenkins refused the run" in run["description"]
+
+
+async def test_run_of_a_job_disabled_in_jenkins_by_hand_ends_in_error(ci: CI) -> None:
+    await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
+    job = ci.jenkins.item(f"{ci.workspace_id}/build")
+    ci.jenkins.jenkins.set_disabled(job, True, origin=None)
+
+    run_id = await ci.started("build")
+    run = await ci.wait("build", run_id, ("ERROR",), within=5)
+
+    assert "Jenkins refused the run" in run["description"]
+    assert job.builds() == []
+
+
+async def test_run_of_a_pipeline_saved_while_jenkins_was_down_starts_once_it_is_back(
+    ci: CI,
+) -> None:
+    sync = ci.stack.devops.pipeline_sync
+    await sync.stop()  # so only the dispatcher can put the job in Jenkins
+    ci.stack.devops.dispatcher.push_every = 0.1
+    try:
+        await ci.jenkins.down()
+        await ci.pipeline("late", declarative(("Build", "echo 'hi'")))
+        run_id = await ci.started("late")
+        await asyncio.sleep(0.3)
+        waiting = (await ci.get("late", f"/runs/{run_id}")).json()
+        await ci.jenkins.up()
+        run = await ci.wait("late", run_id)
+    finally:
+        sync.start()
+
+    assert waiting["state"] == "QUEUE"
+    assert run["state"] == "SUCCESS", run["description"]
+    assert ci.jenkins.item(f"{ci.workspace_id}/late").builds()[-1].number == 1
+
+
+async def test_run_waiting_for_its_job_ends_in_error_with_the_push_reason(ci: CI) -> None:
+    sync = ci.stack.devops.pipeline_sync
+    await sync.stop()
+    dispatcher = ci.stack.devops.dispatcher
+    dispatcher.push_every, dispatcher.give_up_after = 0.1, 0.3
+    try:
+        await ci.jenkins.down()
+        await ci.pipeline("late", declarative(("Build", "echo 'hi'")))
+        run_id = await ci.started("late")
+        run = await ci.wait("late", run_id, ("ERROR",), within=5)
+    finally:
+        sync.start()
+
+    assert "did not reach Jenkins" in run["description"]
+    assert "not pushed" in run["description"]
 
 
 async def test_cancel_while_jenkins_is_down_is_unavailable(ci: CI) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import asyncpg
+import pytest
 
 from tests.runs.conftest import CI, declarative
 
@@ -106,7 +108,10 @@ async def test_run_parameters_are_answered_with_their_definition(ci: CI) -> None
     }
 
 
-async def test_password_value_never_appears_in_an_answer(ci: CI) -> None:
+async def test_password_value_never_appears_in_an_answer_nor_a_log_line(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
     script = declarative(("Use", 'echo "token is $TOKEN"'))
     await ci.pipeline("secret", script, DEFINITIONS)
     started = await ci.run("secret", {"TOKEN": SECRET})
@@ -125,6 +130,9 @@ async def test_password_value_never_appears_in_an_answer(ci: CI) -> None:
     for answer in answers:
         assert answer.status_code == 200, answer.text
         assert SECRET not in answer.text
+    assert "token is ****" in answers[4].json()["log"]
+    assert "run 1 of secret asked for by admin" in caplog.text  # the log was captured
+    assert SECRET not in caplog.text
 
 
 async def test_password_value_is_sealed_at_rest(ci: CI) -> None:
@@ -139,3 +147,107 @@ async def test_password_value_is_sealed_at_rest(ci: CI) -> None:
     await connection.close()
 
     assert SECRET not in stored
+
+
+async def test_password_left_out_reaches_jenkins_as_its_clear_default(
+    ci: CI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    secret = "default-token-never-shown"
+    definitions = [{"name": "TOKEN", "type": "PARAMETER_TYPE_PASSWORD", "defaultValue": secret}]
+    await ci.pipeline("keyed", declarative(("Use", 'echo "token is $TOKEN"')), definitions)
+    started = await ci.run("keyed")
+    run_id = started.json()["runId"]
+    finished = await ci.wait("keyed", run_id)
+    log = await ci.get("keyed", f"/runs/{run_id}/log")
+    parameters = await ci.get("keyed", f"/runs/{run_id}/parameters")
+
+    build = ci.jenkins.item(f"{ci.workspace_id}/keyed").builds()[-1]
+    assert build.values["TOKEN"] == secret
+    assert finished["state"] == "SUCCESS"
+    assert "token is ****" in log.json()["log"]
+    assert "sealed:" not in log.json()["log"]
+    for answer in (started, log, parameters):
+        assert answer.status_code == 200, answer.text
+        assert secret not in answer.text
+    assert secret not in caplog.text
+
+
+async def redefine(ci: CI, pipeline: str, definitions: list[dict[str, Any]]) -> None:
+    answer = await ci.http.put(
+        ci.url(pipeline),
+        json={"type": "PIPELINE_TYPE_CUSTOM", "parameters": definitions},
+        headers=ci.stack.auth("admin"),
+    )
+    assert answer.status_code == 200, answer.text
+
+
+async def test_replay_gives_the_old_values_and_defaults_for_parameters_added_since(
+    ci: CI,
+) -> None:
+    script = declarative(("Use", 'echo "to $TARGET in $REGION with $TOKEN, $EXTRA"'))
+    await ci.pipeline("again", script, DEFINITIONS)
+    first = await ci.started("again", {"TARGET": "prod", "REGION": "us", "TOKEN": SECRET})
+    await ci.wait("again", first)
+    added = {"name": "EXTRA", "type": "PARAMETER_TYPE_STRING", "defaultValue": "extra"}
+    await redefine(ci, "again", [*DEFINITIONS, added])
+
+    replayed = await ci.post("again", f"/runs/{first}:replay")
+    run = await ci.wait("again", replayed.json()["runId"])
+
+    assert replayed.status_code == 200, replayed.text
+    assert values(run) == {
+        "TARGET": "prod",
+        "DRY_RUN": "true",
+        "REGION": "us",
+        "TOKEN": "",
+        "EXTRA": "extra",
+    }
+    build = ci.jenkins.item(f"{ci.workspace_id}/again").builds()[-1]
+    assert build.values["TOKEN"] == SECRET
+    assert SECRET not in replayed.text
+
+
+async def test_replay_of_a_parameter_since_removed_is_refused_naming_it(ci: CI) -> None:
+    await deploy(ci)
+    first = await ci.started("deploy", {"TARGET": "prod"})
+    await redefine(ci, "deploy", [d for d in DEFINITIONS if d["name"] != "TARGET"])
+
+    refused = await ci.post("deploy", f"/runs/{first}:replay")
+    listed = await ci.get("deploy", "/runs")
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["message"].startswith("parameters[TARGET]: ")
+    assert "changed since run 1" in refused.json()["message"]
+    assert [r["runId"] for r in listed.json()["items"]] == ["1"]
+
+
+async def test_replay_of_a_choice_no_longer_offered_is_refused_naming_it(ci: CI) -> None:
+    await deploy(ci)
+    first = await ci.started("deploy", {"REGION": "asia"})
+    narrowed = [
+        {**d, "defaultValue": "eu\nus"} if d["name"] == "REGION" else d for d in DEFINITIONS
+    ]
+    await redefine(ci, "deploy", narrowed)
+
+    refused = await ci.post("deploy", f"/runs/{first}:replay")
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["message"].startswith("parameters[REGION]: 'asia' is not one of")
+
+
+async def test_replay_never_hands_an_old_password_to_a_parameter_that_is_no_longer_one(
+    ci: CI,
+) -> None:
+    await deploy(ci)
+    first = await ci.started("deploy", {"TOKEN": SECRET})
+    plain = [
+        {**d, "type": "PARAMETER_TYPE_STRING"} if d["name"] == "TOKEN" else d for d in DEFINITIONS
+    ]
+    await redefine(ci, "deploy", plain)
+
+    refused = await ci.post("deploy", f"/runs/{first}:replay")
+
+    assert refused.status_code == 400, refused.text
+    assert refused.json()["message"].startswith("parameters[TOKEN]: ")
+    assert SECRET not in refused.text

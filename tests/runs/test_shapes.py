@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.pipelines.conftest import conforms
 from tests.runs.conftest import CI, declarative
-from tests.runs.test_life_cycle import TESTS
+from tests.runs.test_life_cycle import TESTS, input_step
 
 SCRIPT = declarative(
     ("Test", TESTS),
@@ -51,3 +51,29 @@ async def test_run_answers_conform_to_the_published_document(ci: CI) -> None:
     for definition, values in answers.items():
         for value in values:
             conforms(value, definition)
+
+
+async def test_run_action_answers_conform_to_the_published_document(ci: CI) -> None:
+    await ci.pipeline("slow", declarative(("Build", "sh 'sleep 600'")))
+    await ci.pipeline("gate", declarative(("Gate", "input message: 'Ship it?'")))
+    slow = await ci.started("slow")
+    await ci.wait("slow", slow, ("RUNNING",))
+    cancelled = await ci.post("slow", f"/runs/{slow}:cancel")
+    replayed = await ci.post("slow", f"/runs/{slow}:replay")
+    await ci.post("slow", f"/runs/{replayed.json()['runId']}:cancel")
+    gates = [await ci.started("gate") for _ in range(2)]
+    answered = []
+    for run_id, verb in zip(gates, (":process", ":abort"), strict=True):
+        await ci.wait("gate", run_id, ("PAUSED",))
+        node, step = await input_step(ci, "gate", run_id)
+        answered.append(await ci.post("gate", f"/runs/{run_id}/nodes/{node}/steps/{step}{verb}"))
+
+    answers = {
+        "v1alpha1PipelineRun": [cancelled, replayed],
+        "v1alpha1SubmitInputResponse": answered,
+    }
+    for definition, responses in answers.items():
+        for response in responses:
+            assert response.status_code == 200, (response.request.url, response.text)
+            conforms(response.json(), definition)
+    assert [a.json() for a in answered] == [{"response": "proceeded"}, {"response": "aborted"}]

@@ -3,7 +3,9 @@
 Each method checks what the path gives (a workspace id, a pipeline name, a positive run id)
 and forwards to devops-server's `Runs` SDK service, which owns runs and talks to Jenkins.
 The caller has been authorised in the workspace by the interceptor already; a run is started
-in the caller's name (`startedBy`).
+in the caller's name (`startedBy`), and an input is answered in the caller's name, with its
+groups and whether it is a platform administrator, for devops-server to check against the
+input's submitter list.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class RunMethods(UsesDeps):
 
     async def _input(self, request: Any, proceed: bool) -> Any:
         _checked(request)
+        caller = auth.current()
         submit = sdk.SubmitInputRequest(
             workspace_id=request.workspace_id,
             name=request.name,
@@ -110,6 +113,8 @@ class RunMethods(UsesDeps):
             step_id=request.step_id,
             input_id=request.input_id,
             proceed=proceed,
+            groups=list(caller.identity.groups),
+            administrator=caller.platform_admin,
         )
         return await self.devops.call(self.devops.runs.SubmitInput, submit)
 

@@ -14,12 +14,17 @@ Decisions:
   from a catalog template when the pipeline is created; afterwards it is edited like a
   custom one). MULTI_BRANCH needs a multibranch project, which Workbench does not create
   yet: it answers UNIMPLEMENTED rather than storing something Jenkins cannot run.
+- Triggers: cron (`triggers.time`) and SCM polling (`triggers.scm`), which config.xml
+  carries. amamba's generic webhook trigger (a toolchain's repository hook) and manual webhook
+  trigger (a URL with a token) need endpoints and plugins Workbench does not have, so turning
+  either on is refused (400 naming the field) rather than stored and never acted on.
 - Parameter types: string, text, boolean, choice and password; the rest (file, git,
   global parameters) are refused with the field named.
 - A password parameter's default is sealed with the SecretBox before it is stored
   (`sealed:<Fernet token>`), is never returned (`redacted`), and is opened only to write the
-  job's config.xml. An update that sends a password parameter back without a default keeps
-  the stored one, so a client can round-trip a pipeline it read.
+  job's config.xml and to give a run that leaves the parameter out its value
+  (`ci.params`, sealed again in the run). An update that sends a password parameter back
+  without a default keeps the stored one, so a client can round-trip a pipeline it read.
 """
 
 from __future__ import annotations
@@ -191,6 +196,14 @@ def _check_scm(scm: api.PipelineScm) -> None:
         raise InvalidArgument("pipelineScm.scmType: only SCM_TYPE_GIT is served")
 
 
+def _check_webhooks(pipeline: api.Pipeline) -> None:
+    unserved = "webhook triggers are not served: use triggers.time or triggers.scm"
+    if pipeline.generic_webhook_trigger.enabled:
+        raise InvalidArgument(f"genericWebhookTrigger.enabled: {unserved}")
+    if pipeline.manual_webhook_trigger.webhook_trigger:
+        raise InvalidArgument(f"manualWebhookTrigger.webhookTrigger: {unserved}")
+
+
 def check_definition(pipeline: api.Pipeline) -> None:
     """Refuse a definition Workbench cannot store or Jenkins cannot run (400 naming the field)."""
     if pipeline.type == api.PIPELINE_TYPE_MULTI_BRANCH:
@@ -210,6 +223,7 @@ def check_definition(pipeline: api.Pipeline) -> None:
         raise InvalidArgument("buildConfig.discarderProperty.numToRetainValue: must be 0 or more")
     check_cron("triggers.time.cron", pipeline.triggers.time.cron)
     check_cron("triggers.scm.cron", pipeline.triggers.scm.cron)
+    _check_webhooks(pipeline)
     if pipeline.type == api.PIPELINE_TYPE_SCM:
         _check_scm(pipeline.pipeline_scm)
 
@@ -284,14 +298,20 @@ def redacted(pipeline: api.Pipeline) -> api.Pipeline:
     return pipeline
 
 
+def open_default(value: str, box: SecretBox) -> str:
+    """A stored password default in clear (a value not sealed is returned as it is)."""
+    if value.startswith(SEALED):
+        return box.open(value[len(SEALED) :].encode())
+    return value
+
+
 def opened(pipeline: api.Pipeline, box: SecretBox) -> api.Pipeline:
     """A copy with password defaults in clear, for the job's config.xml only."""
     copy = api.Pipeline()
     copy.CopyFrom(pipeline)
     for parameter in copy.parameters:
-        value = parameter.default_value
-        if parameter.type == api.PARAMETER_TYPE_PASSWORD and value.startswith(SEALED):
-            parameter.default_value = box.open(value[len(SEALED) :].encode())
+        if parameter.type == api.PARAMETER_TYPE_PASSWORD:
+            parameter.default_value = open_default(parameter.default_value, box)
     return copy
 
 

@@ -18,6 +18,14 @@ Decisions:
 - A workspace moving to another instance (`previous_jenkins` not empty) starts its runs on
   the new one at once; a job the syncer has not put there yet is waited for like a Jenkins
   that is down (the run stays QUEUE, up to `give_up_after`), not refused.
+- A pipeline saved while Jenkins could not take it (`generation > synced_generation`) has no
+  job there yet, or an older one: its runs wait, and the dispatcher pushes the job itself
+  (`JobPusher`, bounded like a push in a request) before it starts them, so a run asked for
+  right after Jenkins comes back neither waits for the sync loop's backoff nor ends in
+  ERROR on a job Jenkins does not have. A push that keeps failing is waited for like a
+  Jenkins that is down (QUEUE, up to `give_up_after`, then ERROR with the push's reason),
+  and tried again no sooner than `push_every` seconds later, so a Jenkins that is down is
+  not asked on every pass (the sync loop keeps trying too, with its own backoff).
 - Builds are queued with no quiet period: Jenkins folds identical requests into one pending
   queue item, and a quiet period would fold two runs asked for together into one build. A
   request folded all the same (an identical run waits behind a build of a job that forbids
@@ -52,6 +60,7 @@ from libs.jenkins import JenkinsClient, JenkinsError, JenkinsNotFound, JenkinsUn
 from services.devops_server.ci import params, states
 from services.devops_server.ci.instances import InstanceStore, JenkinsPool
 from services.devops_server.ci.runs import DISPATCH_LOCK, RunStore, now
+from services.devops_server.ci.sync import JobPusher
 from services.devops_server.crypto import SecretBox
 from services.devops_server.store.tables import Pipeline, Run
 
@@ -67,6 +76,9 @@ MOVING = (
     "the workspace moved to another Jenkins instance and the job was not there in time; "
     "run the pipeline again"
 )
+
+# Why a run waited too long for its pipeline's job to reach Jenkins (the push's reason follows).
+UNSYNCED = "the pipeline's job did not reach Jenkins in time, so the run was never started"
 
 # Jenkins calls a refresh pass makes at once.
 REFRESH_CONCURRENCY = 8
@@ -91,6 +103,8 @@ class Dispatcher:
         pool: JenkinsPool,
         box: SecretBox,
         *,
+        pusher: JobPusher | None = None,
+        push_every: float = 5.0,
         interval: float = 2.0,
         give_up_after: float = 600.0,
         batch: int = 200,
@@ -100,6 +114,10 @@ class Dispatcher:
         self.instances = instances
         self.pool = pool
         self.box = box
+        self.pusher = pusher
+        self.push_every = push_every
+        # Pipeline id -> when the dispatcher last failed to push its job (loop time).
+        self._push_failed: dict[int, float] = {}
         self.interval = interval
         self.give_up_after = give_up_after
         self.batch = batch
@@ -216,7 +234,7 @@ class Dispatcher:
                 return
             waiting = (
                 await session.execute(
-                    select(Run, Pipeline.name)
+                    select(Run, Pipeline.name, Pipeline.generation > Pipeline.synced_generation)
                     .join(Pipeline, Pipeline.id == Run.pipeline_id)
                     .where(
                         Run.workspace_id == workspace_id,
@@ -234,12 +252,19 @@ class Dispatcher:
                     raise FailedPrecondition("no Jenkins instance is registered for the workspace")
                 client = await self.pool.client(settings.jenkins)
             except Exception as error:
-                await self._unstartable(waiting, f"no Jenkins to run on: {error}")
+                runs = [(run, name) for run, name, _ in waiting]
+                await self._unstartable(runs, f"no Jenkins to run on: {error}")
                 return
             held: set[int] = set()
-            for run, name in waiting:
+            pushed: set[int] = set()
+            for run, name, unsynced in waiting:
                 if run.pipeline_id in held:
                     continue
+                if unsynced and run.pipeline_id not in pushed:
+                    if not await self._pushed(run, name):
+                        held.add(run.pipeline_id)
+                        continue
+                    pushed.add(run.pipeline_id)
                 started = await self._start(client, run, name, moving=bool(settings.previous))
                 if started is None:
                     break
@@ -256,6 +281,24 @@ class Dispatcher:
                 )
                 if kept is None:  # cancelled while Jenkins was being asked: take it back
                     await self._withdraw(client, job_path(run.workspace_id, name), started)
+
+    async def _pushed(self, run: Run, name: str) -> bool:
+        """Whether the pipeline's saved definition is in Jenkins now, pushed here if need be;
+        the run waits (or, past the bound, ends in ERROR) if it is not."""
+        if self.pusher is None:
+            return True
+        clock = asyncio.get_running_loop().time()
+        failed = self._push_failed.get(run.pipeline_id)
+        if failed is not None and clock - failed < self.push_every:
+            return False
+        reason = await self.pusher.push_in_request(run.pipeline_id)
+        if not reason:
+            self._push_failed.pop(run.pipeline_id, None)
+            return True
+        self._push_failed[run.pipeline_id] = clock
+        logger.info("run %s of %s waits for its job to reach Jenkins: %s", run.seq, name, reason)
+        await self._unstartable([(run, name)], f"{UNSYNCED} ({reason}); run the pipeline again")
+        return False
 
     async def _withdraw(self, client: JenkinsClient, path: Path, queue_id: int) -> None:
         """Take back a build whose run was cancelled while Jenkins was asked to start it."""

@@ -10,7 +10,15 @@ proto JSON). Rules, each refusal an InvalidArgument naming the parameter:
   OPTIONS_MULTIPLE_CHOICE takes a comma-separated subset of them;
 - STASHED_FILE cannot be given through `:run` (there is no upload): it is refused;
 - every other type takes any text up to `MAX_VALUE` characters without NUL characters;
-- a parameter left out takes its default.
+- a parameter left out takes its default; a password's stored default is sealed
+  (`definition.seal_passwords`), so it is opened here and the run holds it sealed again, as
+  it holds a value given in clear: Jenkins gets the clear default, and logs mask it.
+
+A replay gives the old run's values again (`again`), checked against the pipeline's
+definition as it is now by the same rules: a parameter since removed, or a value the
+definition no longer takes, refuses the replay naming the parameter; one added since takes
+its default. A password stays a password: an old password value is never handed to a
+parameter that is no longer one, where answers would show it.
 
 Password values never go back out: the stored run keeps them sealed (`sealed`, the
 SecretBox ciphertext in base64) beside an empty `value`, and only the dispatcher opens them to
@@ -25,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from libs.common.errors import InvalidArgument
+from services.devops_server.ci.definition import open_default
 from services.devops_server.crypto import SecretBox
 
 MAX_VALUE = 65536
@@ -105,6 +114,8 @@ def resolve(
         name = str(definition.get("name", ""))
         kind = definition.get("type", _UNSET)
         value = values.get(name, default_of(definition))
+        if kind == PASSWORD and name not in values:
+            value = open_default(value, box)
         entry: dict[str, Any] = {
             "name": name,
             "type": kind,
@@ -117,6 +128,24 @@ def resolve(
             entry["sealed"] = base64.b64encode(box.seal(value)).decode()
         stored.append(entry)
     return stored
+
+
+def again(
+    definitions: Sequence[dict[str, Any]], previous: Sequence[dict[str, Any]], box: SecretBox
+) -> list[dict[str, Any]]:
+    """A replayed run's parameters: `previous` (a stored run's) checked against `definitions`."""
+    kinds = {str(d.get("name", "")): d.get("type", _UNSET) for d in definitions}
+    given = []
+
+    for p in previous:
+        name = str(p["name"])
+        if "sealed" in p:
+            if name in kinds and kinds[name] != PASSWORD:
+                raise InvalidArgument(f"parameters[{name}]: is no longer a password parameter")
+            given.append(Given(name, box.open(base64.b64decode(p["sealed"]))))
+        else:
+            given.append(Given(name, str(p.get("value", ""))))
+    return resolve(definitions, given, box)
 
 
 def for_jenkins(stored: Sequence[dict[str, Any]], box: SecretBox) -> dict[str, str]:

@@ -35,6 +35,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from libs.common.errors import AlreadyExists, NotFound
+from services.devops_server.catalog.tables import PipelineGroup
 from services.devops_server.ci.definition import from_spec, redacted, to_spec
 from services.devops_server.ci.removals import PipelineRemoval
 from services.devops_server.store.tables import Pipeline, Workspace
@@ -150,7 +151,13 @@ def _sort_key(sort_by: int) -> Any:
     if sort_by == types_pb2.PIPELINE_WEATHER:
         return _ordinal(Pipeline.weather, WEATHERS)
     if sort_by == types_pb2.PIPELINE_GROUP:
-        return Pipeline.group_id
+        # By the group's name, as the console shows it; pipelines in no group count as NULL.
+        return (
+            select(PipelineGroup.name)
+            .where(PipelineGroup.id == Pipeline.group_id)
+            .correlate(Pipeline)
+            .scalar_subquery()
+        )
     return Pipeline.id
 
 

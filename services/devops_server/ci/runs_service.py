@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +30,13 @@ from workbench_sdk.devops.v1 import runs_pb2 as pb
 from workbench_sdk.devops.v1 import runs_pb2_grpc
 
 from libs.common import log, names, paging
-from libs.common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from libs.common.errors import (
+    FailedPrecondition,
+    InvalidArgument,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+)
 from libs.devops_client import DEPENDENCY_DOWN
 from libs.jenkins import JenkinsClient, JenkinsNotFound, JenkinsUnreachable
 from services.devops_server.ci import params, states
@@ -115,6 +121,21 @@ def _mask(text: str, secrets: list[str]) -> str:
     for secret in secrets:
         text = text.replace(secret, "*" * len(secret.encode()))
     return text
+
+
+def submitters(submitter: str) -> list[str]:
+    """An input's `submitter`: user ids and group names separated by ',', spaces trimmed."""
+    return [name.strip() for name in submitter.split(",") if name.strip()]
+
+
+def may_proceed(submitter: str, user: str, groups: Iterable[str], *, administrator: bool) -> bool:
+    """Whether `user` may approve an input, by Jenkins's rules: anyone (allowed to answer
+    inputs at all) when `submitter` is empty, else a user or a group it names; administrators
+    always. Names compare without case, as Jenkins's default id strategy does."""
+    allowed = {name.casefold() for name in submitters(submitter)}
+    if administrator or not allowed:
+        return True
+    return user.casefold() in allowed or any(g.casefold() in allowed for g in groups)
 
 
 def node_json(node: dict[str, Any]) -> dict[str, Any]:
@@ -346,11 +367,23 @@ class RunsService(runs_pb2_grpc.RunsServicer):
             await client.stop_build(path, number)
 
     async def ReplayRun(self, request: api.ReplayPipelineRunRequest, context: Any) -> Any:
+        """A new run with the old run's parameters, if the pipeline's definition still takes
+        them (400 naming the first it does not)."""
         pipeline, run = await self._run(request.workspace_id, request.name, request.run_id)
+
+        def replayed(current: Pipeline) -> list[dict[str, Any]]:
+            try:
+                return params.again(definitions(current), run.parameters, self._box)
+            except InvalidArgument as error:
+                raise InvalidArgument(
+                    f"{error.message}; the pipeline's parameters changed since run {run.seq}, "
+                    "so run the pipeline anew instead of replaying it"
+                ) from None
+
         _, again = await self._store.create(
             run.workspace_id,
             pipeline.name,
-            lambda _: list(run.parameters),
+            replayed,
             trigger_type="MANUAL",
             started_by=log.user.get() or "",
         )
@@ -358,6 +391,13 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         return run_message(pipeline.name, again)
 
     async def SubmitInput(self, request: pb.SubmitInputRequest, context: Any) -> Any:
+        """Proceed or abort an input step, as Jenkins would let the caller.
+
+        Workbench answers as its own Jenkins user, so the input's `submitter` list is checked
+        here: proceeding needs `may_proceed`; aborting needs only the right to answer inputs,
+        which in Workbench's roles comes with the right to cancel the run (Jenkins lets anyone
+        who may cancel a build abort its input).
+        """
         pipeline, run = await self._run(request.workspace_id, request.name, request.run_id)
         if states.is_final(run.state) or run.build_number is None:
             raise FailedPrecondition(f"run {run.seq} is not waiting for input ({run.state})")
@@ -365,18 +405,28 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         path = job_path(run.workspace_id, pipeline.name)
         input_id = request.input_id
         try:
-            if not input_id:
-                steps = await client.steps(path, run.build_number, str(request.node_id))
-                waiting = [
-                    s["input"]["id"]
-                    for s in steps
-                    if str(s.get("id")) == str(request.step_id) and s.get("input")
-                ]
-                if not waiting:
-                    raise FailedPrecondition(
-                        f"stepId: step {request.step_id} of run {run.seq} is not waiting for input"
-                    )
-                input_id = str(waiting[0])
+            steps = await client.steps(path, run.build_number, str(request.node_id))
+            waiting = [
+                s["input"]
+                for s in steps
+                if str(s.get("id")) == str(request.step_id) and isinstance(s.get("input"), dict)
+            ]
+            if not waiting:
+                raise FailedPrecondition(
+                    f"stepId: step {request.step_id} of run {run.seq} is not waiting for input"
+                )
+            if input_id and str(waiting[0].get("id")) != input_id:
+                raise NotFound(f"inputId: input {input_id!r} does not wait at that step")
+            input_id = str(waiting[0].get("id"))
+            submitter = str(waiting[0].get("submitter") or "")
+            user = log.user.get() or ""
+            if request.proceed and not may_proceed(
+                submitter, user, request.groups, administrator=request.administrator
+            ):
+                raise PermissionDenied(
+                    f"input {input_id!r} of run {run.seq} may be approved only by: "
+                    f"{', '.join(submitters(submitter))}"
+                )
             await client.submit_input(path, run.build_number, input_id, request.proceed)
         except JenkinsNotFound:
             raise NotFound(f"inputId: no input {input_id!r} waits in run {run.seq}") from None
