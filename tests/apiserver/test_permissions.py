@@ -154,3 +154,41 @@ async def test_roles_are_remembered_for_the_cache_time_then_asked_again(
         await devops.stop()
 
     assert (before.status_code, cached.status_code, after.status_code) == (200, 200, 403)
+
+
+def test_every_workspace_permission_of_the_table_belongs_to_a_role() -> None:
+    named = {r.permission for r in RULES.values() if r.scope is Scope.WORKSPACE}
+
+    assert named <= ROLE_PERMISSIONS["workspace-admin"]
+
+
+async def test_a_platform_admin_is_told_every_platform_permission(stack: Stack) -> None:
+    answer = await stack.http.get(
+        "/apis/amamba.io/v1alpha1/management/permissions", headers=stack.auth("admin")
+    )
+
+    assert answer.status_code == 200, answer.text
+    expected = sorted({r.permission for r in RULES.values() if r.scope is Scope.PLATFORM})
+    assert "platform.cluster.manage" in expected
+    assert answer.json()["permissions"] == expected
+
+
+async def test_anyone_else_is_told_no_platform_permission(stack: Stack) -> None:
+    workspace = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    await stack.http.put(
+        f"/apis/amamba.io/v1alpha1/management/workspaces/{workspace.json()['workspaceId']}"
+        "/members/bob",
+        json={"role": "workspace-admin"},
+        headers=stack.auth("admin"),
+    )
+
+    answer = await stack.http.get(
+        "/apis/amamba.io/v1alpha1/management/permissions", headers=stack.auth("bob")
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json().get("permissions", []) == []
