@@ -52,3 +52,31 @@ def test_a_trailing_newline_makes_a_name_invalid() -> None:
 
     with pytest.raises(InvalidArgument, match="cluster"):
         names.dns_label("cluster", "member-1\n")
+
+
+def test_outside_sandbox_nobody_is_platform_admin_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKBENCH_PLATFORM_ADMINS", raising=False)
+    monkeypatch.setenv("WORKBENCH_SANDBOX", "false")
+
+    assert Settings().platform_admins == []
+
+
+def test_in_sandbox_admin_is_platform_admin_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKBENCH_PLATFORM_ADMINS", raising=False)
+    monkeypatch.setenv("WORKBENCH_SANDBOX", "true")
+
+    assert Settings().platform_admins == ["admin"]
+
+
+@pytest.mark.parametrize("sandbox", ["true", "false"])
+def test_platform_admins_set_explicitly_win_in_every_mode(
+    monkeypatch: pytest.MonkeyPatch, sandbox: str
+) -> None:
+    monkeypatch.setenv("WORKBENCH_SANDBOX", sandbox)
+    monkeypatch.setenv("WORKBENCH_PLATFORM_ADMINS", '["ops"]')
+    assert Settings().platform_admins == ["ops"]
+
+    monkeypatch.setenv("WORKBENCH_PLATFORM_ADMINS", "[]")
+    assert Settings().platform_admins == []
