@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     oidc_jwks_url: str | None = None
+    oidc_jwks_refetch_seconds: float = 30.0
     platform_admins: list[str] = []  # sandbox mode: ["admin"] unless set
     role_cache_seconds: float = 2.0
 

@@ -86,6 +86,7 @@ class ApiServer:
             jwks_url=settings.oidc_jwks_url,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
+            jwks_refetch_seconds=settings.oidc_jwks_refetch_seconds,
         )
         self.interceptors: list[grpc.aio.ServerInterceptor] = [
             ObservabilityInterceptor(),
