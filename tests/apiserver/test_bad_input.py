@@ -226,3 +226,15 @@ async def test_unknown_enum_name_in_a_body_is_400_naming_the_field(stack: Stack)
     listed = await stack.http.get(pipelines, headers=stack.auth("admin"))
     assert listed.status_code == 200, listed.text
     assert listed.json().get("items", []) == []
+
+
+@pytest.mark.parametrize("suffix", ["", "/junit_summary", "/nodes", "/log", ":watch"])
+async def test_a_run_number_beyond_32_bits_is_400_not_500(stack: Stack, suffix: str) -> None:
+    workspace_id = await workspace(stack)
+    run = f"/apis/pipeline.amamba.io/v1alpha1/workspaces/{workspace_id}/pipelines/hello/runs"
+
+    answer = await stack.http.get(f"{run}/{2**31}{suffix}", headers=stack.auth("admin"))
+
+    assert answer.status_code == 400, answer.text
+    error = answer.json().get("error", answer.json())  # a stream's error is a chunk
+    assert "runId" in error["message"] and "32-bit" in error["message"]
