@@ -20,6 +20,20 @@ def test_readme_lists_every_setting_with_its_variable() -> None:
     assert missing == []
 
 
+def test_readme_lists_every_event_proxy_setting_with_its_variable() -> None:
+    from services.event_proxy.settings import EventProxySettings
+
+    readme = (ROOT / "README.md").read_text()
+
+    missing = [
+        f
+        for f in EventProxySettings.model_fields
+        if f"`WORKBENCH_EVENT_PROXY_{f.upper()}`" not in readme
+    ]
+
+    assert missing == []
+
+
 def test_sandbox_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
     first = Settings(sandbox=True, state_dir=tmp_path).with_sandbox_secrets()
     second = Settings(sandbox=True, state_dir=tmp_path).with_sandbox_secrets()
