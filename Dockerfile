@@ -8,7 +8,9 @@ COPY libs libs
 COPY services services
 COPY protos protos
 COPY tools tools
-RUN pip install --no-cache-dir -c constraints.txt grpcio-tools mypy-protobuf \
+# tools/genproto.py runs with this interpreter: protoc, its mypy plugins, google/api protos.
+RUN pip install --no-cache-dir -c constraints.txt \
+        grpcio-tools mypy-protobuf googleapis-common-protos \
     && pip install --no-cache-dir --prefix=/install -c constraints.txt . \
     && python tools/genproto.py
 

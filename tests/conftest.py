@@ -117,6 +117,7 @@ def stack_settings(database_url: str, **overrides: object) -> Settings:
         "state_dir": Path(tempfile.mkdtemp(prefix="workbench-state-")),
         # Tests change roles and act at once; the cache has tests of its own.
         "role_cache_seconds": 0.0,
+        "platform_admins": ["admin"],
     }
     values["devops_address"] = f"127.0.0.1:{values['devops_grpc_port']}"
     values.update(overrides)

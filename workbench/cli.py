@@ -35,8 +35,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     settings = _settings()
-    url = settings.database_url or stack.embedded_database(settings)
-    stack.migrate(url)
+    if settings.database_url:
+        stack.migrate(settings.database_url)
+    else:
+        with stack.embedded_database(settings) as url:
+            stack.migrate(url)
     print("database schema is at head")
     return 0
 

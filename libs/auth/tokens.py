@@ -4,8 +4,9 @@ Two ways to trust a token, chosen by configuration:
 - HS256 with a shared secret (`WORKBENCH_JWT_SECRET`); `workbench token` mints these in sandbox
   mode, where the secret is generated once and kept in the state directory.
 - RS256/ES256 against an OIDC issuer's published keys (`WORKBENCH_OIDC_JWKS_URL`), the way
-  the platform's identity provider signs them. Keys are cached and refetched when a token names
-  an unknown key id.
+  the platform's identity provider signs them. `jwks.KeySet` keeps the keys and fetches them
+  again when a token names an unknown key id (rate-limited); an issuer that cannot be reached
+  gives UNAVAILABLE, not UNAUTHENTICATED.
 
 The username is the `preferred_username` claim, else `sub`. Expiry is always checked; issuer
 and audience when configured.
@@ -13,7 +14,6 @@ and audience when configured.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +21,7 @@ from typing import Any
 
 import jwt
 
+from libs.auth.jwks import ALGORITHMS, KeySet
 from libs.common.errors import Unauthenticated
 
 
@@ -38,11 +39,12 @@ class TokenVerifier:
         jwks_url: str | None = None,
         issuer: str | None = None,
         audience: str | None = None,
+        jwks_refetch_seconds: float = 30.0,
     ) -> None:
         if not secret and not jwks_url:
             raise ValueError("configure WORKBENCH_JWT_SECRET or WORKBENCH_OIDC_JWKS_URL")
         self._secret = secret
-        self._jwks = jwt.PyJWKClient(jwks_url, cache_keys=True) if jwks_url else None
+        self.keys = KeySet(jwks_url, refetch_interval=jwks_refetch_seconds) if jwks_url else None
         self._issuer = issuer
         self._audience = audience
 
@@ -56,9 +58,12 @@ class TokenVerifier:
         token = token.strip()
 
         try:
-            if self._jwks is not None and jwt.get_unverified_header(token).get("alg") != "HS256":
-                signing = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-                key, algorithms = signing.key, ["RS256", "ES256"]
+            header = jwt.get_unverified_header(token)
+            if self.keys is not None and header.get("alg") in ALGORITHMS:
+                signing = await self.keys.key(header.get("kid"))
+                key, algorithms = signing.key, [signing.algorithm_name]
+            elif self.keys is not None and header.get("alg") != "HS256":
+                raise Unauthenticated("the bearer token's algorithm is not RS256 or ES256")
             elif self._secret:
                 key, algorithms = self._secret, ["HS256"]
             else:

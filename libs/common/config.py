@@ -8,7 +8,9 @@ Sandbox mode (`WORKBENCH_SANDBOX=true`, what `workbench run` uses when nothing e
 configured) fills in the secrets a real deployment must provide: the token signing secret, the
 internal token that services present to devops-server, and the key that encrypts secrets at
 rest. They are generated once and kept in `<state dir>/secrets.json`, so tokens and encrypted
-rows stay valid across restarts.
+rows stay valid across restarts. It also makes `admin` the platform administrator unless
+`WORKBENCH_PLATFORM_ADMINS` says otherwise; elsewhere nobody is one until that is set, so a
+deployment never grants the platform to whoever obtains a token for a user named "admin".
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -54,7 +56,8 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     oidc_jwks_url: str | None = None
-    platform_admins: list[str] = ["admin"]
+    oidc_jwks_refetch_seconds: float = 30.0
+    platform_admins: list[str] = []  # sandbox mode: ["admin"] unless set
     role_cache_seconds: float = 2.0
 
     internal_token: str | None = None
@@ -64,6 +67,12 @@ class Settings(BaseSettings):
 
     control_plane_kubeconfig: Path | None = None
     argocd_namespace: str = "argocd"
+
+    @model_validator(mode="after")
+    def _sandbox_admin(self) -> Settings:
+        if self.sandbox and "platform_admins" not in self.model_fields_set:
+            self.platform_admins = ["admin"]
+        return self
 
     def with_sandbox_secrets(self) -> Settings:
         """Fill unset secrets from the state directory's secrets file (sandbox mode only)."""

@@ -71,3 +71,10 @@ def workspace_id(field: str, value: str | int) -> int:
     if number <= 0 or number > 2**31 - 1:
         raise InvalidArgument(f"{field}: must be a positive 32-bit integer, got {number}")
     return number
+
+
+def positive_id(field: str, value: int) -> int:
+    """A numeric id the store keeps in a 32-bit column: a run's number, a node or step id."""
+    if value <= 0 or value > 2**31 - 1:
+        raise InvalidArgument(f"{field}: must be a positive 32-bit integer, got {value}")
+    return value

@@ -43,21 +43,32 @@ def wrap_stream(
     handler: grpc.RpcMethodHandler,
     before: Callable[[Any, Any], Awaitable[None]],
     on_error: Callable[[BaseException, Any], Awaitable[None]] | None = None,
+    *,
+    after: Callable[[BaseException | None, Any], None] | None = None,
 ) -> grpc.RpcMethodHandler:
-    """A server-streaming handler that runs `before` first and `on_error` if the stream fails."""
+    """A server-streaming handler that runs `before` first and `on_error` if the stream fails.
+
+    `after` runs once the stream has ended, however it ended: with the error that ended it
+    (`CancelledError` or `GeneratorExit` when the caller went away), or None.
+    """
     if handler.unary_stream is None:
         return handler
     inner = handler.unary_stream
 
     async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
         await before(request, context)
+        ended: BaseException | None = None
         try:
             async for item in inner(request, context):
                 yield item
         except BaseException as error:
+            ended = error
             if on_error is None:
                 raise
             await on_error(error, context)
+        finally:
+            if after is not None:
+                after(ended, context)
 
     return grpc.unary_stream_rpc_method_handler(
         stream,

@@ -2,7 +2,9 @@
 
 1. `ObservabilityInterceptor`: gives the call a request id (the caller's `x-request-id` or a
    new one), writes one log line when it ends (method, code, duration, user) and records the
-   Prometheus request counter and latency histogram.
+   Prometheus request counter and latency histogram (`record`). A server stream is recorded
+   when it ends, with the code it ended with (CANCELLED when the caller went away) and its
+   whole duration.
 2. `ErrorInterceptor`: turns a `WorkbenchError` into its gRPC status; anything else is a bug,
    logged with its traceback, and the caller sees INTERNAL with the request id only.
 
@@ -12,6 +14,7 @@ REST gateway runs this same chain for every transcoded request.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -50,7 +53,15 @@ def metadata_value(metadata: Any, key: str) -> str | None:
     return None
 
 
+def record(method: str, code: str, seconds: float) -> None:
+    """Count a call in the request metrics; the REST gateway's refusals are counted here too."""
+    REQUESTS.labels(method, code).inc()
+    LATENCY.labels(method).observe(seconds)
+
+
 def _status_of(error: BaseException | None, context: Any) -> str:
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        return "CANCELLED"
     if error is None:
         code = context.code() if hasattr(context, "code") else None
         return code.name if isinstance(code, grpc.StatusCode) else "OK"
@@ -82,8 +93,7 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
         def end(started: float, error: BaseException | None, context: Any) -> None:
             elapsed = time.perf_counter() - started
             code = _status_of(error, context)
-            REQUESTS.labels(method, code).inc()
-            LATENCY.labels(method).observe(elapsed)
+            record(method, code, elapsed)
             logger.info(
                 "rpc %s %s %.1fms",
                 method,
@@ -107,9 +117,11 @@ class ObservabilityInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc
 
             async def before(request: Any, context: Any) -> None:
                 started_at.append(begin())
-                end(started_at[-1], None, context)
 
-            return wrap_stream(handler, before)
+            def after(error: BaseException | None, context: Any) -> None:
+                end(started_at[-1], error, context)
+
+            return wrap_stream(handler, before, after=after)
         return wrap(handler, around)
 
 

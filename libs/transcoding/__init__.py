@@ -22,8 +22,11 @@ from libs.transcoding._context import CallDetails, RestServicerContext, SyncRest
 from libs.transcoding._gateway import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PATH_VALUE_LENGTH,
+    UNROUTED,
     Gateway,
+    Refusal,
     handlers_from_servicer,
+    log_refusal,
 )
 from libs.transcoding._openapi import build_openapi
 from libs.transcoding._rules import Binding, RuleError
@@ -38,10 +41,12 @@ __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PATH_VALUE_LENGTH",
     "HTTP_STATUS_FROM_CODE",
+    "UNROUTED",
     "Binding",
     "CallDetails",
     "Gateway",
     "GatewayError",
+    "Refusal",
     "RestServicerContext",
     "RuleError",
     "SyncRestServicerContext",
@@ -49,4 +54,5 @@ __all__ = [
     "build_openapi",
     "handlers_from_servicer",
     "http_status_from_code",
+    "log_refusal",
 ]

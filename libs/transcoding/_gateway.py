@@ -8,6 +8,8 @@ imported), compiles them into a router, and builds the OpenAPI document. A reque
    for another verb is grpc-gateway's 405, answered as 501 UNIMPLEMENTED;
 2. decode: body (size-capped), path variables, query parameters into the request message;
    any problem is a 400 INVALID_ARGUMENT that never reaches interceptors or handlers;
+   such a refusal, like a routing error, is given to `on_refused` (by default one INFO log
+   line), since no interceptor will log or count it;
 3. dispatch: interceptors, then the handler, in-process (`_dispatch.Dispatcher`);
 4. encode: the response (or its `response_body` field) as proto3 JSON, or the error as a
    `google.rpc.Status` body with the HTTP status of the one table in `_status`.
@@ -27,6 +29,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -69,6 +72,33 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_PATH_VALUE_LENGTH = 1024
 _JSON = (b"content-type", b"application/json")
+_STARTED = "libs.transcoding.started"  # scope key: when the gateway first saw the request
+UNROUTED = "-"  # the method of a refusal whose path and verb match no binding
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request the gateway answered itself: no interceptor or handler saw it."""
+
+    verb: str
+    path: str
+    method: str  # the gRPC method it was for, `UNROUTED` when no binding matched
+    code: grpc.StatusCode
+    http_status: int
+    seconds: float
+
+
+def log_refusal(refusal: Refusal) -> None:
+    """The one log line of a refused request (the default `on_refused`)."""
+    logger.info(
+        "rest %s %r refused: %d %s %s %.1fms",
+        refusal.verb,
+        refusal.path[:200],
+        refusal.http_status,
+        refusal.code.name,
+        refusal.method,
+        refusal.seconds * 1e3,
+    )
 
 
 def handlers_from_servicer(add_to_server: Callable[[Any, Any], None], servicer: Any) -> list[Any]:
@@ -103,6 +133,8 @@ class Gateway:
     `grpc.aio.Server.add_generic_rpc_handlers` (see `handlers_from_servicer`); the services
     they serve are found through their `service_name()`, or named in `services` for generic
     handlers that do not tell. `interceptors` are the server's `grpc.aio.ServerInterceptor`s.
+    `on_refused` is told of every request answered before dispatch (bad input, an unknown
+    path or verb), which the interceptors never see.
     """
 
     def __init__(
@@ -115,9 +147,11 @@ class Gateway:
         services: Sequence[str] = (),
         pool: descriptor_pool.DescriptorPool | None = None,
         executor: Executor | None = None,
+        on_refused: Callable[[Refusal], None] = log_refusal,
         title: str = "Workbench API",
         version: str = "0.1.0",
     ) -> None:
+        self.on_refused = on_refused
         self.max_body_bytes = max_body_bytes
         self.max_path_value_length = max_path_value_length
         self.title = title
@@ -152,7 +186,15 @@ class Gateway:
         its 404/405 answers take the `google.rpc.Status` shape.
         """
         app.add_middleware(_GatewayMiddleware, gateway=self)
-        app.add_exception_handler(StarletteHTTPException, _routing_error_handler)
+
+        async def routing_error(request: Request, exc: Exception) -> Response:
+            response = await _routing_error_handler(request, exc)
+            if isinstance(exc, StarletteHTTPException) and exc.status_code in (404, 405):
+                code = _ROUTING_CODES[exc.status_code]
+                self.refused(request.scope, UNROUTED, GatewayError(code, ""), response.status_code)
+            return response
+
+        app.add_exception_handler(StarletteHTTPException, routing_error)
 
         def openapi() -> dict[str, Any]:
             if app.openapi_schema is None:
@@ -177,12 +219,30 @@ class Gateway:
         if scope["type"] != "http":
             return
         if not await self.handle(scope, receive, send):
-            await _send_error(send, GatewayError(grpc.StatusCode.NOT_FOUND, "Not Found"))
+            error = GatewayError(grpc.StatusCode.NOT_FOUND, "Not Found")
+            self.refused(scope, UNROUTED, error, await _send_error(send, error))
+
+    def refused(self, scope: Scope, method: str, error: GatewayError, status: int) -> None:
+        """Tell `on_refused` of a request answered before dispatch."""
+        started: float = scope.get(_STARTED) or time.perf_counter()
+        refusal = Refusal(
+            scope["method"],
+            scope["path"],
+            method,
+            error.code,
+            status,
+            time.perf_counter() - started,
+        )
+        try:
+            self.on_refused(refusal)
+        except Exception:
+            logger.exception("on_refused failed for %s %r", refusal.verb, refusal.path[:200])
 
     # --- one request ----------------------------------------------------------------------
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Serve a request if some binding's path matches it; False to let it fall through."""
+        scope.setdefault(_STARTED, time.perf_counter())
         raw_path: bytes | None = scope.get("raw_path")
         path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
         components = path[1:].split("/")
@@ -194,8 +254,7 @@ class Gateway:
             if not self._router.methods_matching(components):
                 return False
             error = GatewayError(grpc.StatusCode.UNIMPLEMENTED, "Method Not Allowed")
-            await _send_error(send, error)
-            _log_call(scope, "-", error.http_status, 0.0)
+            self.refused(scope, UNROUTED, error, await _send_error(send, error))
             return True
 
         started = time.perf_counter()
@@ -212,6 +271,7 @@ class Gateway:
         send: Send,
     ) -> int:
         context: _ContextBase | None = None
+        dispatched = False
         try:
             request = await self._decode(binding, components, scope, receive)
             metadata, timeout = incoming_metadata(scope["headers"], scope.get("client"))
@@ -229,6 +289,7 @@ class Gateway:
                 deadline=None if timeout is None else time.monotonic() + timeout,
             )
             if binding.server_streaming:
+                dispatched = True
                 return await self._serve_stream_until_gone(
                     binding, behaviour, streaming, request, context, send, receive
                 )
@@ -237,11 +298,15 @@ class Gateway:
                     grpc.StatusCode.INTERNAL, "a streaming handler serves a unary method"
                 )
 
+            dispatched = True
             response = await self._dispatcher.call_unary(behaviour, request, context)
             body = encode_response(binding, response)
         except GatewayError as error:
             initial = context.initial_metadata_sent if context is not None else ()
-            return await _send_error(send, error, initial)
+            answered = await _send_error(send, error, initial)
+            if not dispatched:
+                self.refused(scope, binding.full_method, error, answered)
+            return answered
         finally:
             if context is not None:
                 context.finish()
@@ -395,6 +460,9 @@ class _GatewayMiddleware:
         await self.app(scope, receive, send)
 
 
+_ROUTING_CODES = {404: grpc.StatusCode.NOT_FOUND, 405: grpc.StatusCode.UNIMPLEMENTED}
+
+
 async def _routing_error_handler(request: Request, exc: Exception) -> Response:
     """404 and 405 from the app itself, in grpc-gateway's routing error shape."""
     assert isinstance(exc, StarletteHTTPException)
@@ -456,8 +524,8 @@ def _peer(scope: Scope) -> str:
 
 
 def _log_call(scope: Scope, method: str, status: int, seconds: float) -> None:
-    # Debug only: the server's observability interceptor writes the one info line per call
-    # (method, code, duration, user, request id) for REST and gRPC alike.
+    # Debug only: for a dispatched call the server's observability interceptor writes the one
+    # info line (method, code, duration, user, request id), for REST and gRPC alike.
     logger.debug(
         "%s %s -> %s %d (%.1f ms)", scope["method"], scope["path"], method, status, seconds * 1e3
     )

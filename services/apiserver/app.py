@@ -3,7 +3,9 @@
 Every call, whichever door it comes through, runs the same interceptor chain: observability
 (request id, log line, metrics), error mapping, then authentication and authorisation against
 the rule table. The REST side is the generic gateway of `libs.transcoding`, which reads the
-`google.api.http` bindings of the services registered here and dispatches in process.
+`google.api.http` bindings of the services registered here and dispatches in process; a
+request it refuses before dispatch (bad input, an unknown path) gets the same log line and
+metrics from `_record_refusal`.
 """
 
 from __future__ import annotations
@@ -44,9 +46,9 @@ from libs.common.config import Settings
 from libs.common.http_server import BackgroundHttp
 from libs.devops_client import DevopsClient
 from libs.kube.clusters import ClusterClients
-from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
+from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor, record
 from libs.rpc.server import add_health_and_reflection, create_server
-from libs.transcoding import Gateway, handlers_from_servicer
+from libs.transcoding import Gateway, Refusal, handlers_from_servicer, log_refusal
 from services.apiserver.auth import AuthInterceptor
 from services.apiserver.core import CoreService, ManagementService, TenancyService
 from services.apiserver.credentials import CredentialsService
@@ -84,6 +86,7 @@ class ApiServer:
             jwks_url=settings.oidc_jwks_url,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
+            jwks_refetch_seconds=settings.oidc_jwks_refetch_seconds,
         )
         self.interceptors: list[grpc.aio.ServerInterceptor] = [
             ObservabilityInterceptor(),
@@ -177,6 +180,7 @@ class ApiServer:
             handlers,
             interceptors=self.interceptors,
             max_body_bytes=self.settings.max_body_bytes,
+            on_refused=_record_refusal,
             title="Workbench API",
         )
         app = gateway.app
@@ -210,6 +214,12 @@ class ApiServer:
 
     async def wait(self) -> None:
         await self._grpc.wait_for_termination()
+
+
+def _record_refusal(refusal: Refusal) -> None:
+    """A REST request refused before dispatch: its log line, and counted like any call."""
+    log_refusal(refusal)
+    record(refusal.method, refusal.code.name, refusal.seconds)
 
 
 def _full_name(module: Any, service: str) -> str:

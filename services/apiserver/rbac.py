@@ -78,18 +78,6 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
     "workspace-admin": ADMIN,
 }
 
-PLATFORM_PERMISSIONS: frozenset[str] = frozenset(
-    {
-        "platform.workspace.manage",
-        "platform.member.manage",
-        "platform.cluster.manage",
-        "platform.jenkins.manage",
-        "platform.settings.manage",
-        "platform.template.manage",
-        "platform.parameter.manage",
-    }
-)
-
 CORE = "/amamba.io.api.core.v1alpha1"
 PIPELINE = "/amamba.io.api.pipeline.v1alpha1"
 CREDENTIAL = "/amamba.io.api.credential.v1alpha1"
@@ -215,6 +203,12 @@ RULES: dict[str, Rule] = {
     f"{PIPELINE}.RunWatch/WatchPipelineRun": _workspace("run.get"),
     f"{PIPELINE}.RunWatch/WatchWorkspaceRuns": _workspace("run.get"),
 }
+
+
+# What a platform administrator holds outside workspaces, as the table names it.
+PLATFORM_PERMISSIONS: frozenset[str] = frozenset(
+    rule.permission for rule in RULES.values() if rule.scope is Scope.PLATFORM
+)
 
 
 def permissions_of(role: str | None, *, platform_admin: bool) -> frozenset[str]:

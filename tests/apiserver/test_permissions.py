@@ -172,3 +172,72 @@ async def test_roles_are_remembered_for_the_cache_time_then_asked_again(
         await devops.stop()
 
     assert (before.status_code, cached.status_code, after.status_code) == (200, 200, 403)
+
+
+def test_every_workspace_permission_of_the_table_belongs_to_a_role() -> None:
+    named = {r.permission for r in RULES.values() if r.scope is Scope.WORKSPACE}
+
+    assert named <= ROLE_PERMISSIONS["workspace-admin"]
+
+
+async def test_a_platform_admin_is_told_every_platform_permission(stack: Stack) -> None:
+    answer = await stack.http.get(
+        "/apis/amamba.io/v1alpha1/management/permissions", headers=stack.auth("admin")
+    )
+
+    assert answer.status_code == 200, answer.text
+    expected = sorted({r.permission for r in RULES.values() if r.scope is Scope.PLATFORM})
+    assert "platform.cluster.manage" in expected
+    assert answer.json()["permissions"] == expected
+
+
+async def test_anyone_else_is_told_no_platform_permission(stack: Stack) -> None:
+    workspace = await stack.http.post(
+        "/apis/amamba.io/v1alpha1/management/workspaces",
+        json={"alias": "team-a"},
+        headers=stack.auth("admin"),
+    )
+    await stack.http.put(
+        f"/apis/amamba.io/v1alpha1/management/workspaces/{workspace.json()['workspaceId']}"
+        "/members/bob",
+        json={"role": "workspace-admin"},
+        headers=stack.auth("admin"),
+    )
+
+    answer = await stack.http.get(
+        "/apis/amamba.io/v1alpha1/management/permissions", headers=stack.auth("bob")
+    )
+
+    assert answer.status_code == 200, answer.text
+    assert answer.json().get("permissions", []) == []
+
+
+async def test_outside_sandbox_a_user_named_admin_is_nobody_special(database_url: str) -> None:
+    import httpx
+
+    from libs.auth.tokens import mint
+    from libs.common.config import Settings
+    from services.apiserver.app import ApiServer
+    from services.devops_server.app import DevopsServer
+    from tests.conftest import stack_settings
+
+    values = stack_settings(database_url).model_dump(exclude={"platform_admins"})
+    settings = Settings.model_validate(values)
+    assert not settings.sandbox and settings.platform_admins == []
+    assert settings.jwt_secret
+    devops = DevopsServer(settings)
+    await devops.start()
+    api = ApiServer(settings)
+    await api.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+            answer = await http.post(
+                "/apis/amamba.io/v1alpha1/management/workspaces",
+                json={"alias": "team-a"},
+                headers={"Authorization": f"Bearer {mint('admin', settings.jwt_secret)}"},
+            )
+    finally:
+        await api.stop()
+        await devops.stop()
+
+    assert answer.status_code == 403, answer.text

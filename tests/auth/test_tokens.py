@@ -1,4 +1,5 @@
-"""Bearer token verification: HS256 with a shared secret, RS256 against a served JWKS."""
+"""Bearer token verification: HS256 with a shared secret, RS256 and ES256 against a served
+JWKS, its key rotation and an issuer that cannot be reached."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from libs.auth.tokens import TokenVerifier, mint
-from libs.common.errors import Unauthenticated
+from libs.common.errors import Unauthenticated, Unavailable
+from tests.auth.issuer import Issuer, new_key
 
 SECRET = "s" * 32
 
@@ -112,3 +114,115 @@ async def test_rs256_token_from_an_unknown_key_is_refused(jwks_url: str) -> None
 async def test_hs256_token_is_refused_when_only_jwks_is_configured(jwks_url: str) -> None:
     with pytest.raises(Unauthenticated):
         await TokenVerifier(jwks_url=jwks_url).verify(f"Bearer {mint('bob', SECRET)}")
+
+
+@pytest.fixture
+def issuer() -> Iterator[Issuer]:
+    served = Issuer()
+    served.add("k1")
+    yield served
+    served.stop()
+
+
+async def test_es256_token_verifies_against_the_issuers_keys(issuer: Issuer) -> None:
+    issuer.add("e1", "ES256")
+    verifier = TokenVerifier(jwks_url=issuer.url)
+
+    identity = await verifier.verify(f"Bearer {issuer.token('e1', preferred_username='carol')}")
+
+    assert identity.username == "carol"
+
+
+async def test_a_token_cannot_switch_the_algorithm_of_its_key(issuer: Issuer) -> None:
+    issuer.add("e1", "ES256")
+    rsa_signed = issuer.token("k1")
+    _, payload, signature = rsa_signed.split(".")
+    forged_header = jwt.utils.base64url_encode(
+        json.dumps({"alg": "ES256", "kid": "k1", "typ": "JWT"}).encode()
+    ).decode()
+
+    with pytest.raises(Unauthenticated):
+        await TokenVerifier(jwks_url=issuer.url).verify(
+            f"Bearer {forged_header}.{payload}.{signature}"
+        )
+
+
+async def test_keys_are_fetched_once_and_kept(issuer: Issuer) -> None:
+    verifier = TokenVerifier(jwks_url=issuer.url)
+
+    for _ in range(3):
+        await verifier.verify(f"Bearer {issuer.token('k1')}")
+
+    assert issuer.fetches == 1
+
+
+async def test_a_rotated_key_is_fetched_when_a_token_names_it(issuer: Issuer) -> None:
+    verifier = TokenVerifier(jwks_url=issuer.url, jwks_refetch_seconds=0.0)
+    await verifier.verify(f"Bearer {issuer.token('k1')}")
+
+    issuer.keys.pop("k1")
+    issuer.add("k2")
+    identity = await verifier.verify(f"Bearer {issuer.token('k2', sub='dave')}")
+
+    assert identity.username == "dave"
+    assert issuer.fetches == 2
+
+
+async def test_unknown_key_ids_fetch_the_keys_at_most_once_an_interval(issuer: Issuer) -> None:
+    import asyncio
+
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    verifier = TokenVerifier(jwks_url=issuer.url, jwks_refetch_seconds=0.3)
+    await verifier.verify(f"Bearer {issuer.token('k1')}")
+
+    made_up = [issuer.token(f"x{i}", key=stranger) for i in range(20)]
+    outcomes = await asyncio.gather(
+        *(verifier.verify(f"Bearer {t}") for t in made_up), return_exceptions=True
+    )
+    assert all(isinstance(o, Unauthenticated) for o in outcomes)
+    assert issuer.fetches == 1  # the first fetch is less than an interval old
+
+    await asyncio.sleep(0.35)
+    issuer.add("k3")
+    await asyncio.gather(
+        *(verifier.verify(f"Bearer {issuer.token('k3')}") for _ in range(5)),
+    )
+    assert issuer.fetches == 2
+
+
+async def test_an_issuer_that_is_down_is_unavailable_not_unauthenticated() -> None:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    issuer = Issuer()
+    issuer.add("k1")
+    token = issuer.token("k1")
+    issuer.stop()
+    verifier = TokenVerifier(jwks_url=f"http://127.0.0.1:{port}/keys")
+
+    with pytest.raises(Unavailable, match="try again"):
+        await verifier.verify(f"Bearer {token}")
+
+
+async def test_an_issuer_answering_an_error_is_unavailable(issuer: Issuer) -> None:
+    issuer.status = 500
+
+    with pytest.raises(Unavailable):
+        await TokenVerifier(jwks_url=issuer.url).verify(f"Bearer {issuer.token('k1')}")
+
+
+async def test_known_keys_stay_in_use_while_the_issuer_is_down(issuer: Issuer) -> None:
+    verifier = TokenVerifier(jwks_url=issuer.url, jwks_refetch_seconds=0.0)
+    assert verifier.keys is not None
+    await verifier.verify(f"Bearer {issuer.token('k1')}")
+    issuer.status = 503
+    verifier.keys._max_age = 0.0  # every call now tries the issuer first
+
+    identity = await verifier.verify(f"Bearer {issuer.token('k1', sub='erin')}")
+    with pytest.raises(Unavailable):
+        await verifier.verify(f"Bearer {issuer.token('k9', key=new_key('RS256'))}")
+
+    assert identity.username == "erin"
+    assert issuer.fetches == 3

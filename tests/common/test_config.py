@@ -20,6 +20,20 @@ def test_readme_lists_every_setting_with_its_variable() -> None:
     assert missing == []
 
 
+def test_readme_lists_every_event_proxy_setting_with_its_variable() -> None:
+    from services.event_proxy.settings import EventProxySettings
+
+    readme = (ROOT / "README.md").read_text()
+
+    missing = [
+        f
+        for f in EventProxySettings.model_fields
+        if f"`WORKBENCH_EVENT_PROXY_{f.upper()}`" not in readme
+    ]
+
+    assert missing == []
+
+
 def test_sandbox_secrets_are_generated_once_and_kept(tmp_path: Path) -> None:
     first = Settings(sandbox=True, state_dir=tmp_path).with_sandbox_secrets()
     second = Settings(sandbox=True, state_dir=tmp_path).with_sandbox_secrets()
@@ -52,3 +66,31 @@ def test_a_trailing_newline_makes_a_name_invalid() -> None:
 
     with pytest.raises(InvalidArgument, match="cluster"):
         names.dns_label("cluster", "member-1\n")
+
+
+def test_outside_sandbox_nobody_is_platform_admin_by_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("WORKBENCH_PLATFORM_ADMINS", raising=False)
+    monkeypatch.setenv("WORKBENCH_SANDBOX", "false")
+
+    assert Settings().platform_admins == []
+
+
+def test_in_sandbox_admin_is_platform_admin_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WORKBENCH_PLATFORM_ADMINS", raising=False)
+    monkeypatch.setenv("WORKBENCH_SANDBOX", "true")
+
+    assert Settings().platform_admins == ["admin"]
+
+
+@pytest.mark.parametrize("sandbox", ["true", "false"])
+def test_platform_admins_set_explicitly_win_in_every_mode(
+    monkeypatch: pytest.MonkeyPatch, sandbox: str
+) -> None:
+    monkeypatch.setenv("WORKBENCH_SANDBOX", sandbox)
+    monkeypatch.setenv("WORKBENCH_PLATFORM_ADMINS", '["ops"]')
+    assert Settings().platform_admins == ["ops"]
+
+    monkeypatch.setenv("WORKBENCH_PLATFORM_ADMINS", "[]")
+    assert Settings().platform_admins == []

@@ -5,6 +5,7 @@ variables that some process reads."""
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 from typing import Any
 
@@ -63,11 +64,14 @@ def test_service_variables_are_all_read_by_workbench(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["apiserver", "devops-server", "syncer"])
-def test_published_ports_match_the_configured_ones(name: str) -> None:
+def test_published_ports_match_the_configured_ones(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     service = workbench_services()[name]
-    configured = Settings.model_validate(
-        {k.removeprefix("WORKBENCH_").lower(): v for k, v in service["environment"].items()}
-    )
+    for key, value in service["environment"].items():
+        # `${VAR:-default}` is what compose gives when VAR is unset on the host.
+        monkeypatch.setenv(key, re.sub(r"\$\{\w+:-([^}]*)\}", r"\1", value))
+    configured = Settings()
     ports = {int(p.split(":")[1]) for p in service.get("ports", [])}
     expected = {
         "apiserver": {configured.apiserver_http_port, configured.apiserver_grpc_port},

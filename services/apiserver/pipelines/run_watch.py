@@ -19,7 +19,7 @@ from amamba.pipeline.v1alpha1 import run_watch_pb2_grpc
 from workbench_sdk.devops.v1 import runs_pb2 as sdk
 
 from libs.common import names
-from libs.common.errors import InvalidArgument, Unavailable, from_grpc
+from libs.common.errors import Unavailable, from_grpc
 from services.apiserver.pipelines.deps import UsesDeps
 from services.apiserver.pipelines.runs import _pipeline
 
@@ -44,8 +44,7 @@ class RunWatchService(UsesDeps, run_watch_pb2_grpc.RunWatchServicer):
         self, request: api.WatchPipelineRunRequest, context: Any
     ) -> AsyncIterator[Any]:
         names.workspace_id("workspaceId", request.workspace_id)
-        if request.run_id <= 0:
-            raise InvalidArgument("runId: must be a positive integer")
+        names.positive_id("runId", request.run_id)
         asked = sdk.WatchRunsRequest(
             workspace_id=request.workspace_id,
             pipeline=_pipeline(request.name),

@@ -34,8 +34,8 @@ def _checked(request: Any) -> Any:
     names.workspace_id("workspaceId", request.workspace_id)
     _pipeline(request.name)
     for field, label in (("run_id", "runId"), ("node_id", "nodeId"), ("step_id", "stepId")):
-        if field in request.DESCRIPTOR.fields_by_name and getattr(request, field) <= 0:
-            raise InvalidArgument(f"{label}: must be a positive integer")
+        if field in request.DESCRIPTOR.fields_by_name:
+            names.positive_id(label, getattr(request, field))
     return request
 
 
