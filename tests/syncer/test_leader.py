@@ -7,7 +7,13 @@ import asyncio
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import LEASE_NAME, LEASE_NAMESPACE, Syncer
-from tests.syncer.conftest import SyncerFactory, appproject, eventually, new_workspace
+from tests.syncer.conftest import (
+    SyncerFactory,
+    appproject,
+    eventually,
+    new_workspace,
+    oam_namespace,
+)
 
 LEASE_SECONDS = 1.5
 
@@ -36,6 +42,7 @@ async def test_only_the_leader_writes(
 
     workspace = await new_workspace(sdk)
     await eventually(lambda: appproject(control_plane, workspace) is not None)
+    await eventually(lambda: oam_namespace(control_plane, workspace) is not None)
 
     assert leader.writes >= 2
     assert standby.writes == 0
