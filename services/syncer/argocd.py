@@ -8,7 +8,11 @@ confines the workspace's Argo CD Applications:
   unbinding a namespace changes this list and nothing else.
 - `clusterResourceWhitelist: []`: no cluster-scoped kind may be deployed; a workspace owns
   namespaces, not the cluster.
-- `sourceRepos: []`: no source repository is allowed yet (see the TODO in `desired`).
+- `sourceRepos`: the Git repositories the workspace's SCM pipelines build from (devops-server's
+  `ListRepositories`; the change stream reports a pipeline naming another one), each as its
+  exact URL: what the workspace builds is what it may deploy. A workspace without SCM
+  pipelines gets `[]`, which allows no source at all. A URL Argo CD would read as a pattern
+  (a glob character, a leading `!`) is left out and reported once.
 - `roles`: `admin`, `editor` and `viewer`, one per workspace role, each granted to the group
   `workspace-<id>-<role>` that the platform's SSO puts the workspace's members in. Policies
   are written as Argo CD writes them: `p, proj:<project>:<role>, <resource>, <action>,
@@ -26,6 +30,8 @@ and removed by the next reconcile, because the syncer owns `roles` whole.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any, cast
 
 from kubernetes_asyncio import client
@@ -37,7 +43,11 @@ from services.syncer.tenancy import TenancyView, WorkspaceState
 
 __all__ = ["AppProjects", "project_name"]
 
+logger = logging.getLogger(__name__)
+
 Obj = dict[str, Any]
+
+_GLOB = re.compile(r"[*?\[\]{}]")  # what Argo CD's glob matching treats as a pattern
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "appprojects"
 
@@ -90,6 +100,7 @@ class AppProjects(Provider):
     def __init__(self, api_client: client.ApiClient, view: TenancyView, namespace: str) -> None:
         super().__init__(view, namespace)
         self._api = client.CustomObjectsApi(api_client)
+        self._reported: set[tuple[int, str]] = set()  # (workspace, URL) left out, reported
 
     def object_name(self, workspace_id: int) -> str:
         return project_name(workspace_id)
@@ -112,14 +123,31 @@ class AppProjects(Provider):
             },
             "spec": {
                 "description": f"Workbench workspace {state.alias}"[:255],
-                # TODO: the workspace's source repositories. Workbench has no repository
-                # concept yet, so an empty list (no source allowed) is the safe default.
-                "sourceRepos": [],
+                "sourceRepos": self._source_repos(state),
                 "destinations": destinations,
                 "clusterResourceWhitelist": [],
                 "roles": roles(name),
             },
         }
+
+    def _source_repos(self, state: WorkspaceState) -> list[str]:
+        """The workspace's repositories, each allowed as itself. Argo CD reads an entry as a
+        glob, so a URL with a glob character would allow (or, with a leading `!`, deny) more
+        than itself: it is left out, and so allows nothing."""
+        allowed = []
+        for url in state.repositories:
+            if not _GLOB.search(url) and not url.startswith("!"):
+                allowed.append(url)
+            elif (state.id, url) not in self._reported:
+                self._reported.add((state.id, url))
+                logger.warning(
+                    "workspace %d: repository %s left out of its AppProject: Argo CD would "
+                    "read it as a pattern",
+                    state.id,
+                    url[:200],
+                    extra={"workspace": state.id},
+                )
+        return allowed
 
     def owned(self, desired: Obj) -> Obj:
         return {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]}
