@@ -5,8 +5,10 @@ test) and writes into a control-plane `KubeStandIn` over HTTP, exactly as in pro
 member cluster is registered in devops-server so bindings have a server URL; nothing is
 written into it.
 
-Timings are short: a 1.5 s lease renewed every 0.3 s, so a standby takes over within about
-two seconds. The resync period is long (60 s) by default, so a test that sees a change
+Timings are short: a 3 s lease renewed every 0.3 s, so a standby takes over within about
+three seconds. (A leader steps down when it has not renewed for two thirds of the lease: with
+less than 3 s, a stall of the one event loop every test process shares would be enough.)
+The resync period is long (60 s) by default, so a test that sees a change
 converge proves the change stream or the watch brought it, not the resync; tests about the
 resync ask for a short one.
 """
@@ -108,7 +110,7 @@ async def make_syncer(
         )
         values: dict[str, Any] = {
             "resync_seconds": 60.0,
-            "lease_seconds": 1.5,
+            "lease_seconds": 3.0,
             "renew_seconds": 0.3,
             "retry_seconds": 0.2,
             "backoff_base": 0.05,
