@@ -185,6 +185,7 @@ class Syncer:
             self._kube,
             self._devops,
             argocd_namespace=self.settings.argocd_namespace,
+            argocd_group_pattern=self.settings.argocd_group_pattern,
             options=self.options,
             revision=self._revision,
         )

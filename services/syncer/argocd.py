@@ -13,8 +13,11 @@ confines the workspace's Argo CD Applications:
   exact URL: what the workspace builds is what it may deploy. A workspace without SCM
   pipelines gets `[]`, which allows no source at all. A URL Argo CD would read as a pattern
   (a glob character, a leading `!`) is left out and reported once.
-- `roles`: `admin`, `editor` and `viewer`, one per workspace role, each granted to the group
-  `workspace-<id>-<role>` that the platform's SSO puts the workspace's members in. Policies
+- `roles`: `admin`, `editor` and `viewer`, one per workspace role, each granted to one SSO
+  group, `workspace-<id>-<role>` unless `WORKBENCH_ARGOCD_GROUP_PATTERN` says otherwise
+  (`{workspace}` and `{role}` are filled in). Workbench does not manage the groups: the
+  platform's SSO must put each member of a workspace in the group of their role, and a
+  role granted or revoked in Workbench changes nothing in Argo CD until the SSO follows. Policies
   are written as Argo CD writes them: `p, proj:<project>:<role>, <resource>, <action>,
   <project>/*, allow`.
 
@@ -78,7 +81,10 @@ def project_name(workspace_id: int) -> str:
     return f"workspace-{workspace_id}"
 
 
-def roles(project: str) -> list[Obj]:
+DEFAULT_GROUP_PATTERN = "workspace-{workspace}-{role}"
+
+
+def roles(project: str, workspace_id: int, group_pattern: str = DEFAULT_GROUP_PATTERN) -> list[Obj]:
     """The project's roles, one per workspace role, granted to the workspace's groups."""
     return [
         {
@@ -88,7 +94,7 @@ def roles(project: str) -> list[Obj]:
                 f"p, proj:{project}:{role}, {resource}, {action}, {project}/*, allow"
                 for resource, action in grants
             ],
-            "groups": [f"{project}-{role}"],
+            "groups": [group_pattern.format(workspace=workspace_id, role=role)],
         }
         for role, grants in ROLE_GRANTS.items()
     ]
@@ -97,9 +103,17 @@ def roles(project: str) -> list[Obj]:
 class AppProjects(Provider):
     provider = "argocd-appproject"
 
-    def __init__(self, api_client: client.ApiClient, view: TenancyView, namespace: str) -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        view: TenancyView,
+        namespace: str,
+        *,
+        group_pattern: str = DEFAULT_GROUP_PATTERN,
+    ) -> None:
         super().__init__(view, namespace)
         self._api = client.CustomObjectsApi(api_client)
+        self._group_pattern = group_pattern
         self._reported: set[tuple[int, str]] = set()  # (workspace, URL) left out, reported
 
     def object_name(self, workspace_id: int) -> str:
@@ -126,7 +140,7 @@ class AppProjects(Provider):
                 "sourceRepos": self._source_repos(state),
                 "destinations": destinations,
                 "clusterResourceWhitelist": [],
-                "roles": roles(name),
+                "roles": roles(name, state.id, self._group_pattern),
             },
         }
 

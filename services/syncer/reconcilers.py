@@ -45,7 +45,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
-from services.syncer.argocd import AppProjects
+from services.syncer.argocd import DEFAULT_GROUP_PATTERN, AppProjects
 from services.syncer.credentials import JenkinsCredentials
 from services.syncer.jenkins_jobs import JenkinsJobs
 from services.syncer.kubevela import OamApplications, OamNamespaces
@@ -111,6 +111,7 @@ class Reconcilers:
         devops: DevopsClient,
         *,
         argocd_namespace: str,
+        argocd_group_pattern: str = DEFAULT_GROUP_PATTERN,
         options: SyncerOptions,
         revision: int = 0,
     ) -> None:
@@ -118,7 +119,9 @@ class Reconcilers:
         self._options = options
         self.view = TenancyView(devops)
         self.providers: list[Provider] = [
-            AppProjects(api_client, self.view, argocd_namespace),
+            AppProjects(
+                api_client, self.view, argocd_namespace, group_pattern=argocd_group_pattern
+            ),
             OamNamespaces(api_client, self.view),
         ]
         self.controllers: list[Controller[int]] = []  # those whose objects are listed

@@ -89,7 +89,8 @@ async def member(sdk: DevopsClient) -> AsyncIterator[KubeStandIn]:
 async def make_syncer(
     devops: DevopsServer, control_plane: KubeStandIn, member: KubeStandIn, tmp_path: Path
 ) -> AsyncIterator[SyncerFactory]:
-    """Start a syncer (`identity`, option overrides); every one is stopped at the end."""
+    """Start a syncer (`identity`, option overrides, `settings` overrides); every one is
+    stopped at the end."""
     kubeconfig = control_plane.write_kubeconfig(tmp_path / "control-plane.yaml")
     started: list[Syncer] = []
 
@@ -98,15 +99,17 @@ async def make_syncer(
         *,
         wait_ready: bool = True,
         devops_address: str | None = None,
+        settings: dict[str, Any] | None = None,
         **options: Any,
     ) -> Syncer:
-        settings = stack_settings(
+        configured = stack_settings(
             devops.settings.database_url or "",
             devops_address=devops_address or f"127.0.0.1:{devops.grpc_port}",
             syncer_http_port=0,  # any free port, chosen when it binds: no race
             internal_token=devops.settings.internal_token,
             control_plane_kubeconfig=kubeconfig,
             argocd_namespace=ARGOCD,
+            **(settings or {}),
         )
         values: dict[str, Any] = {
             "resync_seconds": 60.0,
@@ -118,7 +121,7 @@ async def make_syncer(
             "identity": identity,
         }
         values.update(options)
-        syncer = Syncer(settings, SyncerOptions(**values))
+        syncer = Syncer(configured, SyncerOptions(**values))
         await syncer.start()
         started.append(syncer)
         if wait_ready:

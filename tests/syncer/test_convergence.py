@@ -124,6 +124,23 @@ async def test_repository_read_as_a_pattern_is_left_out_of_source_repos(
     assert source_repos(control_plane, workspace) == [exact]
 
 
+async def test_roles_are_granted_to_the_groups_the_pattern_names(
+    sdk: DevopsClient, control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    workspace = await new_workspace(sdk)
+
+    await make_syncer(settings={"argocd_group_pattern": "sso:ws{workspace}:{role}s"})
+
+    project = appproject(control_plane, workspace)
+    assert project is not None
+    groups = {role["name"]: role["groups"] for role in project["spec"]["roles"]}
+    assert groups == {
+        "admin": [f"sso:ws{workspace}:admins"],
+        "editor": [f"sso:ws{workspace}:editors"],
+        "viewer": [f"sso:ws{workspace}:viewers"],
+    }
+
+
 async def test_new_workspace_gets_its_appproject_and_namespace(
     sdk: DevopsClient, control_plane: KubeStandIn, syncer: Syncer
 ) -> None:
