@@ -72,7 +72,8 @@ class Syncer:
 
     @property
     def writes(self) -> int:
-        """Writes this syncer's reconcilers made to the control-plane cluster, in any term."""
+        """Writes this syncer's reconcilers made, to the control-plane cluster and to Jenkins,
+        in any term."""
         current = self.reconcilers.writes if self.reconcilers is not None else 0
         return self._earlier_writes + current
 

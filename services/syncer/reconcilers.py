@@ -140,8 +140,14 @@ class Reconcilers:
 
     @property
     def writes(self) -> int:
-        """Writes this instance's providers made."""
-        return sum(provider.writes for provider in self.providers) + self.oam_applications.writes
+        """Writes this instance's controllers made: to the control-plane cluster and to
+        Jenkins (folders, jobs pushed through devops-server, credentials)."""
+        return (
+            sum(provider.writes for provider in self.providers)
+            + self.oam_applications.writes
+            + self.jenkins_jobs.writes
+            + self.jenkins_credentials.writes
+        )
 
     @property
     def revision(self) -> int:
