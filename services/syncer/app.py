@@ -15,7 +15,8 @@ The HTTP port serves:
   while a new leader is still converging;
 - `/metrics`: queue depth, reconciles by result, reconcile latency and retries per
   controller (`workbench_controller_*`), writes that repaired drift
-  (`workbench_syncer_repairs_total`), Jenkins items nobody owns
+  (`workbench_syncer_repairs_total`), KubeVela Applications found outside their workspace's
+  namespace (`workbench_syncer_stray_applications_total`), Jenkins items nobody owns
   (`workbench_syncer_jenkins_unknown_jobs`, `..._folders`), and leadership
   (`workbench_controller_leader`).
 
