@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_PLACEHOLDER = re.compile(r"{([^{}]*)}")
 
 
 class Settings(BaseSettings):
@@ -67,6 +70,22 @@ class Settings(BaseSettings):
 
     control_plane_kubeconfig: Path | None = None
     argocd_namespace: str = "argocd"
+    # The SSO group granted each workspace role in the workspace's AppProject.
+    argocd_group_pattern: str = "workspace-{workspace}-{role}"
+
+    @field_validator("argocd_group_pattern")
+    @classmethod
+    def _group_pattern(cls, pattern: str) -> str:
+        """Both placeholders, and no other: without `{role}` one group would get every role
+        (a viewer's group would be an admin's), without `{workspace}` every workspace's."""
+        fields = _PLACEHOLDER.findall(pattern)
+        rest = _PLACEHOLDER.sub("", pattern)
+        if sorted(fields) != ["role", "workspace"] or "{" in rest or "}" in rest:
+            raise ValueError(
+                "WORKBENCH_ARGOCD_GROUP_PATTERN must hold {workspace} and {role} once each "
+                f"and no other braces, got {pattern[:80]!r}"
+            )
+        return pattern
 
     @model_validator(mode="after")
     def _sandbox_admin(self) -> Settings:

@@ -14,7 +14,12 @@ candidates agree through one Lease object in the control-plane cluster:
   becomes) a follower until its next read. A 409 is an ordinary outcome here, never an
   error: the elector simply reads again.
 - A leader that cannot renew for `renew_deadline` seconds (less than the lease duration)
-  steps down on its own, so it stops reconciling before anyone else may start.
+  steps down on its own, so it stops reconciling before anyone else may start. That holds
+  only if no call can outlast the deadline, so every Lease call has a timeout
+  (`request_timeout`, below the deadline) and, while leading, never waits past the
+  deadline: a renew hanging on a stalled API server ends at the deadline, as a failure, and
+  the leader steps down then. The deadline is also checked before every round, not only
+  after a failed one.
 - `release()`, on a clean stop, clears the holder so a standby takes over at its next
   retry instead of waiting out the lease. A leader that dies without releasing is replaced
   once its lease expires.
@@ -37,10 +42,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
+import aiohttp
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
 from prometheus_client import Gauge
@@ -56,6 +62,10 @@ LEADER = Gauge(
 )
 
 Callback = Callable[[], Coroutine[Any, Any, None]]
+T = TypeVar("T")
+
+# What a Lease call can fail with besides an API error: the call timing out, the connection.
+_TRANSPORT_ERRORS = (TimeoutError, aiohttp.ClientError, OSError)
 
 
 def _micro_time(moment: datetime) -> str:
@@ -76,6 +86,7 @@ class LeaderElector:
         renew_seconds: float = 5,
         retry_seconds: float = 2,
         renew_deadline: float | None = None,
+        request_timeout: float | None = None,
     ) -> None:
         if not renew_seconds < lease_seconds:
             raise ValueError("renew_seconds must be shorter than lease_seconds")
@@ -89,6 +100,13 @@ class LeaderElector:
         self._renew_deadline = (
             renew_deadline if renew_deadline is not None else lease_seconds * 2 / 3
         )
+        if not self._renew_deadline < lease_seconds:
+            raise ValueError("renew_deadline must be shorter than lease_seconds")
+        self._request_timeout = (
+            request_timeout if request_timeout is not None else self._renew_deadline / 2
+        )
+        if not 0 < self._request_timeout < self._renew_deadline:
+            raise ValueError("request_timeout must be positive and shorter than renew_deadline")
         self._leading = asyncio.Event()
         self._last_renew = 0.0  # time.monotonic() of the last successful write as holder
         LEADER.labels(identity).set(0)
@@ -127,8 +145,11 @@ class LeaderElector:
                     await self._stop_work(work, on_stopped_leading)
                     work = None
 
-                # After a failed renewal (a 409 included) read again soon, not a period later.
+                # After a failed renewal (a 409 included) read again soon, not a period later;
+                # a leader never sleeps past its deadline.
                 pause = self._renew_seconds if self.is_leader and renewed else self._retry_seconds
+                if self.is_leader:
+                    pause = max(0.0, min(pause, self._until_deadline()))
                 await asyncio.sleep(pause)
         finally:
             self._set_leading(False)
@@ -138,12 +159,17 @@ class LeaderElector:
     async def try_acquire_or_renew(self) -> bool:
         """One round: read the lease, then create, renew or take it over if allowed.
         Returns whether this process leads afterwards."""
+        if self.is_leader and self._until_deadline() <= 0:
+            return self._failed("renew", TimeoutError("the renew deadline passed"))
+
         try:
-            lease = await self._api.read_namespaced_lease(self.name, self.namespace)
+            lease = await self._call(self._api.read_namespaced_lease(self.name, self.namespace))
         except ApiException as error:
             if error.status != 404:
                 return self._failed("read", error)
             return await self._write(None)
+        except _TRANSPORT_ERRORS as error:
+            return self._failed("read", error)
 
         spec = lease.spec
         holder = spec.holder_identity if spec is not None else None
@@ -160,20 +186,16 @@ class LeaderElector:
         it after `run` has been cancelled, or the next round takes the lease again."""
         self._set_leading(False)
         try:
-            lease = await self._api.read_namespaced_lease(self.name, self.namespace)
+            lease = await self._call(self._api.read_namespaced_lease(self.name, self.namespace))
             if lease.spec is None or lease.spec.holder_identity != self.identity:
                 return
             body = self._body(lease.metadata.resource_version, lease.spec, holder=None)
-            await self._api.replace_namespaced_lease(self.name, self.namespace, body)
+            await self._call(self._api.replace_namespaced_lease(self.name, self.namespace, body))
             logger.info("lease %s/%s: released by %s", self.namespace, self.name, self.identity)
-        except ApiException as error:
+        except (ApiException, *_TRANSPORT_ERRORS) as error:
             # The lease then expires on its own; the standby just waits longer.
             logger.warning(
-                "lease %s/%s: release failed (%s): %s",
-                self.namespace,
-                self.name,
-                error.status,
-                error.reason,
+                "lease %s/%s: release failed: %s", self.namespace, self.name, _reason(error)
             )
 
     def _free(self, spec: client.V1LeaseSpec | None) -> bool:
@@ -191,10 +213,14 @@ class LeaderElector:
         try:
             if lease is None:
                 body = self._body(None, None, holder=self.identity)
-                await self._api.create_namespaced_lease(self.namespace, body)
+                await self._call(self._api.create_namespaced_lease(self.namespace, body))
             else:
                 body = self._body(lease.metadata.resource_version, lease.spec, self.identity)
-                await self._api.replace_namespaced_lease(self.name, self.namespace, body)
+                await self._call(
+                    self._api.replace_namespaced_lease(self.name, self.namespace, body)
+                )
+        except _TRANSPORT_ERRORS as error:
+            return self._failed("write", error)
         except ApiException as error:
             if error.status == 409:
                 # Someone else wrote first: follow until the next read shows who.
@@ -241,17 +267,27 @@ class LeaderElector:
             "spec": {key: value for key, value in spec.items() if value is not None},
         }
 
-    def _failed(self, step: str, error: ApiException) -> bool:
+    async def _call(self, call: Awaitable[T]) -> T:
+        """Await one Lease call, for at most `request_timeout` and, while leading, not past
+        the renew deadline (`TimeoutError` then)."""
+        timeout = self._request_timeout
+        if self.is_leader:
+            timeout = min(timeout, self._until_deadline())
+        # IMPORTANT: `asyncio.timeout`, not `wait_for`: on Python 3.11 `wait_for` can swallow
+        # a cancellation that arrives as the call completes, and the campaign then never stops.
+        async with asyncio.timeout(max(timeout, 0.0)):
+            return await call
+
+    def _until_deadline(self) -> float:
+        """Seconds left before a leader that has not renewed must step down."""
+        return self._renew_deadline - (time.monotonic() - self._last_renew)
+
+    def _failed(self, step: str, error: BaseException) -> bool:
         """A round that neither won nor lost: keep leading until the renew deadline."""
         logger.warning(
-            "lease %s/%s: %s failed (%s): %s",
-            self.namespace,
-            self.name,
-            step,
-            error.status,
-            error.reason,
+            "lease %s/%s: %s failed: %s", self.namespace, self.name, step, _reason(error)
         )
-        if self.is_leader and time.monotonic() - self._last_renew >= self._renew_deadline:
+        if self.is_leader and self._until_deadline() <= 0:
             logger.warning(
                 "lease %s/%s: %s could not renew in time, stepping down",
                 self.namespace,
@@ -283,3 +319,13 @@ class LeaderElector:
                 )
         if on_stopped_leading is not None:
             await on_stopped_leading()
+
+
+def _reason(error: BaseException) -> str:
+    """An error as a log line shows it: an API error by status and reason, a timeout by
+    name, anything else by type and text."""
+    if isinstance(error, ApiException):
+        return f"{error.status} {error.reason}"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    return f"{type(error).__name__}: {error}"

@@ -109,17 +109,23 @@ class _WriteFault:
 
 
 class Faults:
-    """Failures a test asked for: the next writes, or every request for a while."""
+    """Failures a test asked for: the next writes, every request for a while, or requests
+    to one resource (or all) answered only after a delay."""
 
     def __init__(self) -> None:
         self.writes: list[_WriteFault] = []
         self.requests_code: int | None = None
         self.requests_remaining: int | None = None
+        self.delays: dict[str | None, float] = {}  # resource key (None: any) -> seconds
 
     def clear(self) -> None:
         self.writes.clear()
         self.requests_code = None
         self.requests_remaining = None
+        self.delays.clear()
+
+    def delay_of(self, resource: str) -> float:
+        return max(self.delays.get(resource, 0.0), self.delays.get(None, 0.0))
 
     def add_write_fault(self, code: int, times: int, resource: str | None) -> None:
         self.writes.append(_WriteFault(code, times, resource))
@@ -166,6 +172,7 @@ class ApiServer:
         self.requests: deque[tuple[str, str]] = deque(maxlen=10_000)
         self.address = ""
         self._closing = False
+        self._closed = asyncio.Event()
 
     def app(self) -> web.Application:
         app = web.Application(
@@ -177,6 +184,7 @@ class ApiServer:
     def close(self) -> None:
         """End live watches so the HTTP server can shut down promptly."""
         self._closing = True
+        self._closed.set()
         self.store.close_watches()
 
     # --- middleware -------------------------------------------------------------------------
@@ -237,6 +245,11 @@ class ApiServer:
             return _json(discovery)
 
         route = self._route(path)
+        delay = self.faults.delay_of(route.rt.key)
+        if delay > 0:
+            # Answered late, or at once when the server stops (a hung call must not hold it).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._closed.wait(), delay)
         if request.method in _WRITE_METHODS:
             self.writes[route.rt.key] += 1
             code = self.faults.take_write_fault(route.rt.key)

@@ -252,6 +252,11 @@ class KubeStandIn:
         self.server.faults.requests_code = status
         self.server.faults.requests_remaining = times
 
+    def slow_requests(self, seconds: float, *, resource: str | None = None) -> None:
+        """Answer every request to `resource` (a key such as `leases.coordination.k8s.io`, or
+        any) only after `seconds`, until `clear_faults()`; a long delay is a hung server."""
+        self.server.faults.delays[resource] = seconds
+
     def clear_faults(self) -> None:
         self.server.faults.clear()
 

@@ -15,7 +15,8 @@ The HTTP port serves:
   while a new leader is still converging;
 - `/metrics`: queue depth, reconciles by result, reconcile latency and retries per
   controller (`workbench_controller_*`), writes that repaired drift
-  (`workbench_syncer_repairs_total`), Jenkins items nobody owns
+  (`workbench_syncer_repairs_total`), KubeVela Applications found outside their workspace's
+  namespace (`workbench_syncer_stray_applications_total`), Jenkins items nobody owns
   (`workbench_syncer_jenkins_unknown_jobs`, `..._folders`), and leadership
   (`workbench_controller_leader`).
 
@@ -72,7 +73,8 @@ class Syncer:
 
     @property
     def writes(self) -> int:
-        """Writes this syncer's reconcilers made to the control-plane cluster, in any term."""
+        """Writes this syncer's reconcilers made, to the control-plane cluster and to Jenkins,
+        in any term."""
         current = self.reconcilers.writes if self.reconcilers is not None else 0
         return self._earlier_writes + current
 
@@ -185,6 +187,7 @@ class Syncer:
             self._kube,
             self._devops,
             argocd_namespace=self.settings.argocd_namespace,
+            argocd_group_pattern=self.settings.argocd_group_pattern,
             options=self.options,
             revision=self._revision,
         )

@@ -8,9 +8,16 @@ confines the workspace's Argo CD Applications:
   unbinding a namespace changes this list and nothing else.
 - `clusterResourceWhitelist: []`: no cluster-scoped kind may be deployed; a workspace owns
   namespaces, not the cluster.
-- `sourceRepos: []`: no source repository is allowed yet (see the TODO in `desired`).
-- `roles`: `admin`, `editor` and `viewer`, one per workspace role, each granted to the group
-  `workspace-<id>-<role>` that the platform's SSO puts the workspace's members in. Policies
+- `sourceRepos`: the Git repositories the workspace's SCM pipelines build from (devops-server's
+  `ListRepositories`; the change stream reports a pipeline naming another one), each as its
+  exact URL: what the workspace builds is what it may deploy. A workspace without SCM
+  pipelines gets `[]`, which allows no source at all. A URL Argo CD would read as a pattern
+  (a glob character, a leading `!`) is left out and reported once.
+- `roles`: `admin`, `editor` and `viewer`, one per workspace role, each granted to one SSO
+  group, `workspace-<id>-<role>` unless `WORKBENCH_ARGOCD_GROUP_PATTERN` says otherwise
+  (`{workspace}` and `{role}` are filled in). Workbench does not manage the groups: the
+  platform's SSO must put each member of a workspace in the group of their role, and a
+  role granted or revoked in Workbench changes nothing in Argo CD until the SSO follows. Policies
   are written as Argo CD writes them: `p, proj:<project>:<role>, <resource>, <action>,
   <project>/*, allow`.
 
@@ -26,6 +33,8 @@ and removed by the next reconcile, because the syncer owns `roles` whole.
 
 from __future__ import annotations
 
+import logging
+import re
 from typing import Any, cast
 
 from kubernetes_asyncio import client
@@ -37,7 +46,11 @@ from services.syncer.tenancy import TenancyView, WorkspaceState
 
 __all__ = ["AppProjects", "project_name"]
 
+logger = logging.getLogger(__name__)
+
 Obj = dict[str, Any]
+
+_GLOB = re.compile(r"[*?\[\]{}]")  # what Argo CD's glob matching treats as a pattern
 
 GROUP, VERSION, PLURAL = "argoproj.io", "v1alpha1", "appprojects"
 
@@ -68,7 +81,10 @@ def project_name(workspace_id: int) -> str:
     return f"workspace-{workspace_id}"
 
 
-def roles(project: str) -> list[Obj]:
+DEFAULT_GROUP_PATTERN = "workspace-{workspace}-{role}"
+
+
+def roles(project: str, workspace_id: int, group_pattern: str = DEFAULT_GROUP_PATTERN) -> list[Obj]:
     """The project's roles, one per workspace role, granted to the workspace's groups."""
     return [
         {
@@ -78,7 +94,7 @@ def roles(project: str) -> list[Obj]:
                 f"p, proj:{project}:{role}, {resource}, {action}, {project}/*, allow"
                 for resource, action in grants
             ],
-            "groups": [f"{project}-{role}"],
+            "groups": [group_pattern.format(workspace=workspace_id, role=role)],
         }
         for role, grants in ROLE_GRANTS.items()
     ]
@@ -87,9 +103,18 @@ def roles(project: str) -> list[Obj]:
 class AppProjects(Provider):
     provider = "argocd-appproject"
 
-    def __init__(self, api_client: client.ApiClient, view: TenancyView, namespace: str) -> None:
+    def __init__(
+        self,
+        api_client: client.ApiClient,
+        view: TenancyView,
+        namespace: str,
+        *,
+        group_pattern: str = DEFAULT_GROUP_PATTERN,
+    ) -> None:
         super().__init__(view, namespace)
         self._api = client.CustomObjectsApi(api_client)
+        self._group_pattern = group_pattern
+        self._reported: set[tuple[int, str]] = set()  # (workspace, URL) left out, reported
 
     def object_name(self, workspace_id: int) -> str:
         return project_name(workspace_id)
@@ -112,14 +137,31 @@ class AppProjects(Provider):
             },
             "spec": {
                 "description": f"Workbench workspace {state.alias}"[:255],
-                # TODO: the workspace's source repositories. Workbench has no repository
-                # concept yet, so an empty list (no source allowed) is the safe default.
-                "sourceRepos": [],
+                "sourceRepos": self._source_repos(state),
                 "destinations": destinations,
                 "clusterResourceWhitelist": [],
-                "roles": roles(name),
+                "roles": roles(name, state.id, self._group_pattern),
             },
         }
+
+    def _source_repos(self, state: WorkspaceState) -> list[str]:
+        """The workspace's repositories, each allowed as itself. Argo CD reads an entry as a
+        glob, so a URL with a glob character would allow (or, with a leading `!`, deny) more
+        than itself: it is left out, and so allows nothing."""
+        allowed = []
+        for url in state.repositories:
+            if not _GLOB.search(url) and not url.startswith("!"):
+                allowed.append(url)
+            elif (state.id, url) not in self._reported:
+                self._reported.add((state.id, url))
+                logger.warning(
+                    "workspace %d: repository %s left out of its AppProject: Argo CD would "
+                    "read it as a pattern",
+                    state.id,
+                    url[:200],
+                    extra={"workspace": state.id},
+                )
+        return allowed
 
     def owned(self, desired: Obj) -> Obj:
         return {"metadata": {"labels": desired["metadata"]["labels"]}, "spec": desired["spec"]}

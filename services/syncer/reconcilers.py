@@ -21,7 +21,10 @@ Beside them runs the `jenkins-jobs` controller (`jenkins_jobs`): no watch (Jenki
 to offer), its keys queued by the change follower and its resync, and it is not waited for
 by `ready`, so a Jenkins that is down never keeps the Kubernetes side from being ready.
 The `jenkins-credentials` controller (`credentials`) is not waited for either; it watches
-the credential Secrets and starts, like a provider, once they are listed.
+the credential Secrets and starts, like a provider, once they are listed. Nor is the
+`kubevela-application` controller (`kubevela.OamApplications`), which watches the KubeVela
+Applications and deletes those outside their workspace's namespace: it has no object to
+create, so a first pass would prove nothing.
 
 `ready` is set once every key of each controller's first resync has been reconciled
 successfully: the first full sync after gaining the lease. A new term starts from nothing
@@ -42,10 +45,10 @@ from kubernetes_asyncio.client.exceptions import ApiException
 
 from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
-from services.syncer.argocd import AppProjects
+from services.syncer.argocd import DEFAULT_GROUP_PATTERN, AppProjects
 from services.syncer.credentials import JenkinsCredentials
 from services.syncer.jenkins_jobs import JenkinsJobs
-from services.syncer.kubevela import OamNamespaces
+from services.syncer.kubevela import OamApplications, OamNamespaces
 from services.syncer.provider import Provider
 from services.syncer.tenancy import ChangeFollower, TenancyView
 
@@ -108,6 +111,7 @@ class Reconcilers:
         devops: DevopsClient,
         *,
         argocd_namespace: str,
+        argocd_group_pattern: str = DEFAULT_GROUP_PATTERN,
         options: SyncerOptions,
         revision: int = 0,
     ) -> None:
@@ -115,7 +119,9 @@ class Reconcilers:
         self._options = options
         self.view = TenancyView(devops)
         self.providers: list[Provider] = [
-            AppProjects(api_client, self.view, argocd_namespace),
+            AppProjects(
+                api_client, self.view, argocd_namespace, group_pattern=argocd_group_pattern
+            ),
             OamNamespaces(api_client, self.view),
         ]
         self.controllers: list[Controller[int]] = []  # those whose objects are listed
@@ -126,6 +132,7 @@ class Reconcilers:
             api_client, devops, self.view, resync_seconds=options.resync_seconds
         )
         self.jenkins_jobs.credentials = self.jenkins_credentials
+        self.oam_applications = OamApplications(api_client)
 
     @property
     def ready(self) -> asyncio.Event:
@@ -133,8 +140,14 @@ class Reconcilers:
 
     @property
     def writes(self) -> int:
-        """Writes this instance's providers made."""
-        return sum(provider.writes for provider in self.providers)
+        """Writes this instance's controllers made: to the control-plane cluster and to
+        Jenkins (folders, jobs pushed through devops-server, credentials)."""
+        return (
+            sum(provider.writes for provider in self.providers)
+            + self.oam_applications.writes
+            + self.jenkins_jobs.writes
+            + self.jenkins_credentials.writes
+        )
 
     @property
     def revision(self) -> int:
@@ -150,6 +163,7 @@ class Reconcilers:
             group.create_task(self._follower.run(), name="tenancy-changes")
             group.create_task(self._run_jenkins_jobs(), name=JenkinsJobs.name)
             group.create_task(self._run_jenkins_credentials(), name=JenkinsCredentials.name)
+            group.create_task(self._run_oam_applications(), name=OamApplications.name)
 
     def _controller(
         self,
@@ -191,6 +205,13 @@ class Reconcilers:
             await self._watch_then_run(lister, controller, credentials)
         finally:
             await credentials.close()
+
+    async def _run_oam_applications(self) -> None:
+        """The KubeVela Applications kept in their workspace's namespace, reconciled once
+        they are listed. Not part of `ready`."""
+        apps = self.oam_applications
+        controller = self._controller(apps.name, apps.reconcile, apps.keys)
+        await self._watch_then_run(apps.list_watch(), controller, apps)
 
     async def _run_provider(self, provider: Provider) -> None:
         """Watch the provider's objects and, once they are listed, reconcile them. A

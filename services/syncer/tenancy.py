@@ -1,24 +1,26 @@
 """The desired tenancy state the reconcilers converge to, kept current from devops-server.
 
-Every reconcile needs a workspace's bound namespaces and its clusters' server URLs. Asking
-devops-server for them on each reconcile would cost three calls per key, and a thousand
-workspaces changing at once would queue thousands of calls. So the syncer keeps a
-`TenancyView` in memory, as a Kubernetes controller keeps an informer cache:
+Every reconcile needs a workspace's bound namespaces, its clusters' server URLs and the Git
+repositories its SCM pipelines build from. Asking devops-server for them on each reconcile
+would cost four calls per key, and a thousand workspaces changing at once would queue
+thousands of calls. So the syncer keeps a `TenancyView` in memory, as a Kubernetes
+controller keeps an informer cache:
 
-- `reload()` reads everything (workspaces, bindings, clusters: three calls) and replaces the
-  view. It runs when the syncer starts leading, on every resync period, and whenever a burst
-  of changes touches many workspaces or any cluster.
+- `reload()` reads everything (workspaces, bindings, clusters, repositories: four calls) and
+  replaces the view. It runs when the syncer starts leading, on every resync period, and
+  whenever a burst of changes touches many workspaces or any cluster.
 - `ChangeFollower` reads devops-server's `WatchChanges` stream, resuming after the last
   revision it saw and reconnecting after any error. Changes arriving together are applied
-  together (`batch_seconds`): a few workspaces are refreshed one by one (`GetWorkspace` and
-  `ListBindings` each); a larger burst, or any cluster change, reloads the whole view. It
-  then hands the affected workspace ids to the controllers.
+  together (`batch_seconds`): a few workspaces are refreshed one by one (`GetWorkspace`,
+  `ListBindings` and `ListRepositories` each); a larger burst, or any cluster change,
+  reloads the whole view. It then hands the affected workspace ids to the controllers.
 
 Which changes affect which workspaces: a workspace change affects that workspace; a binding
-change (`7/member-1/team-a`) affects workspace 7; a cluster change affects every workspace
-bound to that cluster before or after the change (removing a cluster removes its bindings
-without a change of their own). Member changes affect nothing here: Argo CD roles map to
-per-workspace groups, not to users.
+change (`7/member-1/team-a`) and a repository change (`7/build`: pipeline `build` of
+workspace 7 names another Git repository) affect workspace 7; a cluster change affects
+every workspace bound to that cluster before or after the change (removing a cluster
+removes its bindings without a change of their own). Member changes affect nothing here:
+Argo CD roles map to per-workspace groups, not to users.
 
 Every read-and-replace holds one lock, so a slow reload can never overwrite the fresher
 result of a refresh that finished after it started, nor the other way round. The view is
@@ -34,6 +36,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from workbench_sdk.devops.v1 import pipelines_pb2
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.common.errors import NotFound
@@ -63,6 +66,7 @@ class WorkspaceState:
     id: int
     alias: str
     destinations: tuple[Destination, ...]
+    repositories: tuple[str, ...] = ()  # Git URLs of its SCM pipelines, sorted
 
 
 class TenancyView:
@@ -74,6 +78,7 @@ class TenancyView:
         self._aliases: dict[int, str] = {}
         self._bindings: dict[int, list[pb.Binding]] = {}
         self._servers: dict[str, str] = {}
+        self._repositories: dict[int, tuple[str, ...]] = {}
         self.loaded_at = 0.0  # time.monotonic() of the last full reload; 0 before the first
 
     def workspace_ids(self) -> set[int]:
@@ -92,7 +97,8 @@ class TenancyView:
             # change that follows reloads the view and brings the destination in.
             if server is not None:
                 destinations.add(Destination(binding.cluster, server, binding.namespace))
-        return WorkspaceState(workspace_id, alias, tuple(sorted(destinations)))
+        repositories = self._repositories.get(workspace_id, ())
+        return WorkspaceState(workspace_id, alias, tuple(sorted(destinations)), repositories)
 
     def bound_to(self, clusters: Iterable[str]) -> set[int]:
         """Workspaces with at least one namespace bound in one of `clusters`."""
@@ -114,12 +120,14 @@ class TenancyView:
             workspaces = await call(tenancy.ListWorkspaces, pb.ListWorkspacesRequest())
             bindings = await call(tenancy.ListBindings, pb.ListBindingsRequest())
             clusters = await call(tenancy.ListClusters, pb.ListClustersRequest())
+            repositories = await self._read_repositories(0)
 
             self._aliases = {item.id: item.alias for item in workspaces.items}
             self._bindings = {}
             for binding in bindings.items:
                 self._bindings.setdefault(binding.workspace_id, []).append(binding)
             self._servers = {item.name: item.server for item in clusters.items}
+            self._repositories = repositories
             self.loaded_at = time.monotonic()
         logger.debug(
             "tenancy reloaded: %d workspaces, %d bindings, %d clusters",
@@ -137,12 +145,24 @@ class TenancyView:
             except NotFound:
                 self._aliases.pop(workspace_id, None)
                 self._bindings.pop(workspace_id, None)
+                self._repositories.pop(workspace_id, None)
                 return
 
             request = pb.ListBindingsRequest(workspace_id=workspace_id)
             bindings = await call(tenancy.ListBindings, request)
+            repositories = await self._read_repositories(workspace_id)
             self._aliases[workspace_id] = found.alias
             self._bindings[workspace_id] = list(bindings.items)
+            self._repositories[workspace_id] = repositories.get(workspace_id, ())
+
+    async def _read_repositories(self, workspace_id: int) -> dict[int, tuple[str, ...]]:
+        """The repositories of one workspace (0: of all), by workspace."""
+        request = pipelines_pb2.RepositoriesRequest(workspace_id=workspace_id)
+        answer = await self._devops.call(self._devops.pipelines.ListRepositories, request)
+        found: dict[int, list[str]] = {}
+        for item in answer.items:
+            found.setdefault(item.workspace_id, []).append(item.url)
+        return {ws: tuple(sorted(urls)) for ws, urls in found.items()}
 
 
 class ChangeFollower:
@@ -225,7 +245,7 @@ class ChangeFollower:
         clusters: set[str] = set()
 
         for change in batch:
-            if change.kind in ("workspace", "binding"):
+            if change.kind in ("workspace", "binding", "repository"):
                 workspace = change.key.split("/", 1)[0]
                 if workspace.isdigit():
                     workspaces.add(int(workspace))

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from pydantic import ValidationError
 
 from libs.common.config import Settings
 
@@ -94,3 +95,25 @@ def test_platform_admins_set_explicitly_win_in_every_mode(
 
     monkeypatch.setenv("WORKBENCH_PLATFORM_ADMINS", "[]")
     assert Settings().platform_admins == []
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "workspace-{workspace}",
+        "{role}",
+        "ws-{workspace}-{role}-{role}",
+        "{workspace}-{role}-{x}",
+        "ws-{workspace}-{role}}",
+        "{{workspace}}-{role}",
+    ],
+)
+def test_an_argocd_group_pattern_without_both_placeholders_is_refused(pattern: str) -> None:
+    with pytest.raises(ValidationError, match="WORKBENCH_ARGOCD_GROUP_PATTERN"):
+        Settings(argocd_group_pattern=pattern)
+
+
+def test_the_argocd_group_pattern_defaults_to_the_workspace_role_groups() -> None:
+    assert Settings().argocd_group_pattern == "workspace-{workspace}-{role}"
+    custom = Settings(argocd_group_pattern="g:{role}@{workspace}")
+    assert custom.argocd_group_pattern == "g:{role}@{workspace}"

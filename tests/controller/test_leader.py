@@ -1,5 +1,6 @@
 """LeaderElector against the Kubernetes stand-in: one leader, handover on release and on a
-crash, and a 409 on renew handled by reading again."""
+crash, a 409 on renew handled by reading again, and a leader whose Lease calls hang or
+crawl stepping down by its renew deadline."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+import pytest
 from kubernetes_asyncio import client as aclient
 
 from libs.controller import LeaderElector
@@ -14,6 +16,8 @@ from sandbox.kube import KubeStandIn
 
 NAMESPACE = "kube-system"
 LEASE = "workbench-syncer"
+LEASES = "leases.coordination.k8s.io"
+LEASE_SECONDS, RENEW_DEADLINE = 2.0, 1.5
 
 
 def elector(api: aclient.ApiClient, identity: str) -> LeaderElector:
@@ -22,10 +26,10 @@ def elector(api: aclient.ApiClient, identity: str) -> LeaderElector:
         NAMESPACE,
         LEASE,
         identity,
-        lease_seconds=2,
+        lease_seconds=LEASE_SECONDS,
         renew_seconds=0.3,
         retry_seconds=0.1,
-        renew_deadline=1.5,
+        renew_deadline=RENEW_DEADLINE,
     )
 
 
@@ -191,3 +195,59 @@ async def test_losing_the_lease_cancels_the_leaders_work(
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+@pytest.mark.parametrize("delay", [60.0, 1.0], ids=["hung", "slower-than-the-timeout"])
+async def test_a_leader_whose_lease_calls_stall_steps_down_by_its_renew_deadline(
+    delay: float, api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    only = elector(api, "only")  # request timeout: half the deadline, 0.75 s
+    work_cancelled = asyncio.Event()
+
+    async def lead() -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            work_cancelled.set()
+            raise
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.create_task(only.run(lead))
+    try:
+        await asyncio.wait_for(only.wait_leading(), 3)
+        await asyncio.sleep(0.4)  # a renewal or two
+        control_plane.slow_requests(delay, resource=LEASES)
+        stalled = loop.time()
+
+        await asyncio.wait_for(work_cancelled.wait(), LEASE_SECONDS)
+
+        # By the deadline after the last renewal, which was at most a renew period ago.
+        assert loop.time() - stalled <= RENEW_DEADLINE + 0.2
+        assert not only.is_leader
+        control_plane.clear_faults()
+        await asyncio.wait_for(only.wait_leading(), 3)  # leads again once answered
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_release_gives_up_after_the_request_timeout_when_the_lease_hangs(
+    api: aclient.ApiClient, control_plane: KubeStandIn
+) -> None:
+    only = elector(api, "only")
+    assert await only.try_acquire_or_renew()
+    control_plane.slow_requests(60, resource=LEASES)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+
+    await only.release()
+
+    assert loop.time() - started < RENEW_DEADLINE
+    assert spec(control_plane)["holderIdentity"] == "only"  # left to expire
+
+
+def test_timeouts_longer_than_the_deadline_are_refused(api: aclient.ApiClient) -> None:
+    with pytest.raises(ValueError, match="request_timeout"):
+        LeaderElector(api, NAMESPACE, LEASE, "x", renew_deadline=2, request_timeout=2)
+    with pytest.raises(ValueError, match="renew_deadline"):
+        LeaderElector(api, NAMESPACE, LEASE, "x", lease_seconds=10, renew_deadline=10)

@@ -5,8 +5,10 @@ test) and writes into a control-plane `KubeStandIn` over HTTP, exactly as in pro
 member cluster is registered in devops-server so bindings have a server URL; nothing is
 written into it.
 
-Timings are short: a 1.5 s lease renewed every 0.3 s, so a standby takes over within about
-two seconds. The resync period is long (60 s) by default, so a test that sees a change
+Timings are short: a 3 s lease renewed every 0.3 s, so a standby takes over within about
+three seconds. (A leader steps down when it has not renewed for two thirds of the lease: with
+less than 3 s, a stall of the one event loop every test process shares would be enough.)
+The resync period is long (60 s) by default, so a test that sees a change
 converge proves the change stream or the watch brought it, not the resync; tests about the
 resync ask for a short one.
 """
@@ -87,7 +89,8 @@ async def member(sdk: DevopsClient) -> AsyncIterator[KubeStandIn]:
 async def make_syncer(
     devops: DevopsServer, control_plane: KubeStandIn, member: KubeStandIn, tmp_path: Path
 ) -> AsyncIterator[SyncerFactory]:
-    """Start a syncer (`identity`, option overrides); every one is stopped at the end."""
+    """Start a syncer (`identity`, option overrides, `settings` overrides); every one is
+    stopped at the end."""
     kubeconfig = control_plane.write_kubeconfig(tmp_path / "control-plane.yaml")
     started: list[Syncer] = []
 
@@ -96,19 +99,21 @@ async def make_syncer(
         *,
         wait_ready: bool = True,
         devops_address: str | None = None,
+        settings: dict[str, Any] | None = None,
         **options: Any,
     ) -> Syncer:
-        settings = stack_settings(
+        configured = stack_settings(
             devops.settings.database_url or "",
             devops_address=devops_address or f"127.0.0.1:{devops.grpc_port}",
             syncer_http_port=0,  # any free port, chosen when it binds: no race
             internal_token=devops.settings.internal_token,
             control_plane_kubeconfig=kubeconfig,
             argocd_namespace=ARGOCD,
+            **(settings or {}),
         )
         values: dict[str, Any] = {
             "resync_seconds": 60.0,
-            "lease_seconds": 1.5,
+            "lease_seconds": 3.0,
             "renew_seconds": 0.3,
             "retry_seconds": 0.2,
             "backoff_base": 0.05,
@@ -116,7 +121,7 @@ async def make_syncer(
             "identity": identity,
         }
         values.update(options)
-        syncer = Syncer(settings, SyncerOptions(**values))
+        syncer = Syncer(configured, SyncerOptions(**values))
         await syncer.start()
         started.append(syncer)
         if wait_ready:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+from amamba.pipeline.v1alpha1 import pipelines_pb2 as api
+from workbench_sdk.devops.v1 import pipelines_pb2 as pipelines_sdk
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.devops_client import DevopsClient
@@ -51,7 +53,7 @@ async def test_appproject_denies_cluster_resources_and_maps_roles_to_groups(
     name = f"workspace-{workspace}"
     assert project["metadata"]["labels"]["workbench.io/workspace"] == str(workspace)
     assert spec["clusterResourceWhitelist"] == []
-    assert spec["sourceRepos"] == []
+    assert spec["sourceRepos"] == []  # no SCM pipeline: no source allowed
     assert spec["destinations"] == []
     roles = {role["name"]: role for role in spec["roles"]}
     assert set(roles) == {"admin", "editor", "viewer"}
@@ -63,6 +65,80 @@ async def test_appproject_denies_cluster_resources_and_maps_roles_to_groups(
     assert all(
         policy.startswith(f"p, proj:{name}:admin, ") for policy in roles["admin"]["policies"]
     )
+
+
+def scm(url: str) -> api.PipelineScm:
+    return api.PipelineScm(branch="main", git_repository=api.GitRepository(url=url))
+
+
+def source_repos(standin: KubeStandIn, workspace_id: int) -> list[str] | None:
+    project = appproject(standin, workspace_id)
+    return None if project is None else list(project["spec"]["sourceRepos"])
+
+
+async def test_source_repos_follow_the_repositories_of_the_workspace_scm_pipelines(
+    sdk: DevopsClient, control_plane: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace, other = await new_workspace(sdk, "team"), await new_workspace(sdk, "other")
+    app, lib = "https://git.example.com/team/app.git", "git@git.example.com:team/lib.git"
+    for name, url in (("build", app), ("lib", lib), ("release", app)):
+        request = api.CreatePipelineRequest(
+            workspace_id=str(workspace),
+            name=name,
+            type=api.PIPELINE_TYPE_SCM,
+            pipeline_scm=scm(url),
+        )
+        await sdk.call(sdk.pipelines.CreatePipeline, pipelines_sdk.NewPipeline(pipeline=request))
+    await eventually(lambda: source_repos(control_plane, workspace) == [lib, app])
+
+    moved = "https://git.example.com/team/app-v2.git"
+    update = api.UpdatePipelineRequest(
+        workspace_id=str(workspace), name="lib", pipeline_scm=scm(moved)
+    )
+    await sdk.call(sdk.pipelines.UpdatePipeline, update)
+    await eventually(lambda: source_repos(control_plane, workspace) == [moved, app])
+
+    for name in ("build", "release"):
+        key = pipelines_sdk.PipelineKey(workspace_id=workspace, name=name)
+        await sdk.call(sdk.pipelines.DeletePipeline, key)
+    await eventually(lambda: source_repos(control_plane, workspace) == [moved])
+    assert source_repos(control_plane, other) == []
+
+
+async def test_repository_read_as_a_pattern_is_left_out_of_source_repos(
+    sdk: DevopsClient, control_plane: KubeStandIn, syncer: Syncer
+) -> None:
+    workspace = await new_workspace(sdk)
+    exact, pattern = "https://git.example.com/a.git", "https://git.example.com/*"
+    for name, url in (("exact", exact), ("pattern", pattern)):
+        request = api.CreatePipelineRequest(
+            workspace_id=str(workspace),
+            name=name,
+            type=api.PIPELINE_TYPE_SCM,
+            pipeline_scm=scm(url),
+        )
+        await sdk.call(sdk.pipelines.CreatePipeline, pipelines_sdk.NewPipeline(pipeline=request))
+
+    await eventually(lambda: source_repos(control_plane, workspace) == [exact])
+    await asyncio.sleep(0.3)  # the second pipeline's change has been applied too
+    assert source_repos(control_plane, workspace) == [exact]
+
+
+async def test_roles_are_granted_to_the_groups_the_pattern_names(
+    sdk: DevopsClient, control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    workspace = await new_workspace(sdk)
+
+    await make_syncer(settings={"argocd_group_pattern": "sso:ws{workspace}:{role}s"})
+
+    project = appproject(control_plane, workspace)
+    assert project is not None
+    groups = {role["name"]: role["groups"] for role in project["spec"]["roles"]}
+    assert groups == {
+        "admin": [f"sso:ws{workspace}:admins"],
+        "editor": [f"sso:ws{workspace}:editors"],
+        "viewer": [f"sso:ws{workspace}:viewers"],
+    }
 
 
 async def test_new_workspace_gets_its_appproject_and_namespace(

@@ -303,6 +303,24 @@ async def test_nothing_is_written_to_jenkins_at_rest(
     assert jobs(jenkins_a, workspace) == {"build", "deploy", "test"}
 
 
+async def test_the_syncer_counts_its_writes_to_jenkins_with_those_to_the_control_plane(
+    sdk: DevopsClient,
+    quiet_devops: DevopsServer,
+    jenkins_a: JenkinsStandIn,
+    make_syncer: SyncerFactory,
+) -> None:
+    await register(sdk, "jenkins-a", jenkins_a)
+    workspace = await workspace_on(sdk, "jenkins-a", ("build",))
+
+    syncer = await make_syncer(resync_seconds=0.3)  # ready: AppProject and OAM namespace made
+    async with by_hand(jenkins_a) as hand:
+        await hand.delete_item((str(workspace),))
+
+    await eventually(lambda: jobs_controller(syncer).writes == 2, within=10)  # folder, job
+    assert jobs(jenkins_a, workspace) == {"build"}
+    assert syncer.writes == 2 + 2
+
+
 async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_and_credentials(
     sdk: DevopsClient,
     devops: DevopsServer,

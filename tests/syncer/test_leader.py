@@ -1,4 +1,5 @@
-"""Two syncers: only the leader reconciles; the standby takes over when the leader stops."""
+"""Two syncers: only the leader reconciles; the standby takes over when the leader stops; a
+leader whose Lease calls hang stops reconciling before its lease runs out."""
 
 from __future__ import annotations
 
@@ -7,9 +8,17 @@ import asyncio
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import LEASE_NAME, LEASE_NAMESPACE, Syncer
-from tests.syncer.conftest import SyncerFactory, appproject, eventually, new_workspace
+from tests.syncer.conftest import (
+    SyncerFactory,
+    appproject,
+    eventually,
+    new_workspace,
+    oam_namespace,
+)
 
-LEASE_SECONDS = 1.5
+LEASE_SECONDS = 3.0
+RENEW_DEADLINE = LEASE_SECONDS * 2 / 3  # the elector's default
+LEASES = "leases.coordination.k8s.io"
 
 
 async def pair(make_syncer: SyncerFactory) -> tuple[Syncer, Syncer]:
@@ -36,8 +45,10 @@ async def test_only_the_leader_writes(
 
     workspace = await new_workspace(sdk)
     await eventually(lambda: appproject(control_plane, workspace) is not None)
+    await eventually(lambda: oam_namespace(control_plane, workspace) is not None)
 
-    assert leader.writes >= 2
+    # Counted once the answer is back, which may be after the stand-in shows the object.
+    await eventually(lambda: leader.writes >= 2)
     assert standby.writes == 0
     assert standby.reconcilers is None
     assert standby.ready  # a standby has nothing to wait for
@@ -53,7 +64,7 @@ async def test_standby_takes_over_a_stopped_leader_and_converges_what_changed_me
     stopped = loop.time()
     workspace = await new_workspace(sdk)
 
-    await eventually(lambda: appproject(control_plane, workspace) is not None, within=6)
+    await eventually(lambda: appproject(control_plane, workspace) is not None, within=8)
     assert standby.elector is not None and standby.elector.is_leader
     assert loop.time() - stopped < LEASE_SECONDS + 3
     assert standby.writes >= 1
@@ -70,3 +81,25 @@ async def test_released_lease_is_taken_over_at_the_next_retry(
 
     await eventually(lambda: standby.elector is not None and standby.elector.is_leader)
     assert loop.time() - stopped < 1.0
+
+
+async def test_a_leader_whose_lease_calls_hang_stops_reconciling_before_its_lease_expires(
+    sdk: DevopsClient, control_plane: KubeStandIn, make_syncer: SyncerFactory
+) -> None:
+    leader = await make_syncer("syncer-a")
+    assert leader.elector is not None
+    loop = asyncio.get_running_loop()
+
+    control_plane.slow_requests(60, resource=LEASES)  # every Lease call hangs
+    hung = loop.time()
+
+    # The last renewal was at most a renew period (0.3 s) before: the lease is good for
+    # 2.7 s more at least, and the leader is gone by the renew deadline, 2 s at most.
+    await eventually(lambda: leader.reconcilers is None, within=LEASE_SECONDS)
+    assert loop.time() - hung < RENEW_DEADLINE + 0.2
+    assert not leader.elector.is_leader
+    workspace = await new_workspace(sdk)
+    await asyncio.sleep(0.5)
+    assert appproject(control_plane, workspace) is None  # nobody reconciles
+    control_plane.clear_faults()
+    await eventually(lambda: appproject(control_plane, workspace) is not None)

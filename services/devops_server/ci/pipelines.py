@@ -16,6 +16,12 @@ without the Jenkinsfile, parameters, build config and triggers, which one pipeli
 (and `GetBuildParameter`) answers. Every nested message costs the REST gateway's JSON
 encoder, which dominated a page's time before; the summaries come from `SummaryCache`
 rather than being parsed from JSON on every read.
+
+The Git repository of an SCM pipeline is also what Argo CD may deploy the workspace's
+applications from (the syncer writes the workspace's repositories into its AppProject), so
+a write that changes which repository a pipeline names (created with one, changed to
+another or to none, deleted) records a `repository` change `<workspace>/<pipeline>` in the
+tenancy change log, in the same transaction: the syncer follows that log.
 """
 
 from __future__ import annotations
@@ -39,6 +45,7 @@ from services.devops_server.catalog.tables import PipelineGroup
 from services.devops_server.ci.definition import from_spec, redacted, to_spec
 from services.devops_server.ci.removals import PipelineRemoval
 from services.devops_server.store.tables import Pipeline, Workspace
+from services.devops_server.tenancy.store import record_change
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +59,21 @@ RUN_STATES = tuple(api.PipelineRunState.keys())
 
 def millis(moment: datetime | None) -> int:
     return int(moment.timestamp() * 1000) if moment is not None else 0
+
+
+def repository(row: Pipeline) -> str:
+    """The Git repository URL an SCM pipeline builds from; "" for any other pipeline."""
+    if row.type != type_column(api.PIPELINE_TYPE_SCM):
+        return ""
+    url: Any = ((row.spec.get("pipelineScm") or {}).get("gitRepository") or {}).get("url")
+    return url if isinstance(url, str) else ""
+
+
+async def _record_repository(session: AsyncSession, row: Pipeline, before: str, after: str) -> None:
+    if before == after:
+        return
+    action = "created" if not before else "deleted" if not after else "updated"
+    await record_change(session, "repository", f"{row.workspace_id}/{row.name}", action)
 
 
 def type_column(pipeline_type: int) -> str:
@@ -240,6 +262,7 @@ class PipelineStore:
                 session.add(row)
                 await session.flush()
                 await session.refresh(row)
+                await _record_repository(session, row, "", repository(row))
         except IntegrityError:
             raise AlreadyExists(
                 f"name: pipeline {name!r} already exists in workspace {workspace_id}"
@@ -272,11 +295,13 @@ class PipelineStore:
                 )
                 if row is None:
                     raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
+                before = repository(row)
                 mutate(row)
                 row.generation += 1
                 row.updated_at = func.now()
                 await session.flush()
                 await session.refresh(row)
+                await _record_repository(session, row, before, repository(row))
         except IntegrityError:
             raise AlreadyExists(
                 f"newName: a pipeline of that name already exists in workspace {workspace_id}"
@@ -297,6 +322,7 @@ class PipelineStore:
             )
             if row is None:
                 raise NotFound(f"pipeline {name!r} does not exist in workspace {workspace_id}")
+            await _record_repository(session, row, repository(row), "")
             if not row.jenkins_name:
                 return None
             removal = PipelineRemoval(workspace_id=workspace_id, job_name=row.jenkins_name)
@@ -313,6 +339,22 @@ class PipelineStore:
                 .values(generation=Pipeline.generation + 1)
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def repositories(self, workspace_id: int | None = None) -> list[tuple[int, str]]:
+        """(workspace id, URL) of every Git repository SCM pipelines name, once per workspace,
+        of one workspace or of all."""
+        url = Pipeline.spec[("pipelineScm", "gitRepository", "url")].astext
+        query = (
+            select(Pipeline.workspace_id, url)
+            .where(Pipeline.type == type_column(api.PIPELINE_TYPE_SCM), url != "")
+            .distinct()
+            .order_by(Pipeline.workspace_id, url)
+        )
+        if workspace_id is not None:
+            query = query.where(Pipeline.workspace_id == workspace_id)
+        async with self._sessions() as session:
+            rows = await session.execute(query)
+        return [(row[0], row[1]) for row in rows]
 
     async def ids_in_workspace(self, workspace_id: int) -> list[int]:
         async with self._sessions() as session:

@@ -280,6 +280,13 @@ class PipelineDefinitionsService(pipelines_pb2_grpc.PipelineDefinitionsServicer)
             failed=done.failed,
         )
 
+    async def ListRepositories(self, request: pb.RepositoriesRequest, context: Any) -> Any:
+        workspace_id = None
+        if request.workspace_id:
+            workspace_id = names.workspace_id("workspaceId", request.workspace_id)
+        found = await self._store.repositories(workspace_id)
+        return pb.Repositories(items=[pb.Repository(workspace_id=ws, url=url) for ws, url in found])
+
     async def PatchParameters(
         self, request: api.PatchPipelineParametersRequest, context: Any
     ) -> Any:
