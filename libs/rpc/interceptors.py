@@ -5,8 +5,11 @@
    Prometheus request counter and latency histogram (`record`). A server stream is recorded
    when it ends, with the code it ended with (CANCELLED when the caller went away) and its
    whole duration.
-2. `ErrorInterceptor`: turns a `WorkbenchError` into its gRPC status; anything else is a bug,
-   logged with its traceback, and the caller sees INTERNAL with the request id only.
+2. `ErrorInterceptor`: turns a `WorkbenchError` into its gRPC status. A database's data
+   exception (SQLSTATE class 22: a NUL character in text, a number out of its column's range)
+   is a value the request carried that nothing checked before, so INVALID_ARGUMENT with the
+   database's reason. Anything else is a bug, logged with its traceback, and the caller sees
+   INTERNAL with the request id only.
 
 Authentication comes after these, so a refused call is still logged, counted and mapped. The
 REST gateway runs this same chain for every transcoded request.
@@ -51,6 +54,15 @@ def metadata_value(metadata: Any, key: str) -> str | None:
         if name == key:
             return value if isinstance(value, str) else value.decode()
     return None
+
+
+def _data_exception(error: BaseException) -> str | None:
+    """The database's reason, if `error` is a data exception (SQLSTATE class 22)."""
+    driver_error = getattr(error, "orig", None)  # SQLAlchemy keeps the driver's error here
+    state = getattr(driver_error, "sqlstate", None)
+    if not isinstance(state, str) or not state.startswith("22"):
+        return None
+    return str(driver_error).splitlines()[0][:200]
 
 
 def record(method: str, code: str, seconds: float) -> None:
@@ -144,6 +156,12 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[misc]
             if isinstance(error, NotImplementedError):
                 # The generated servicer base class answers every method nobody wrote so.
                 await context.abort(grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented")
+            refused = _data_exception(error)
+            if refused is not None:
+                logger.info("%s: the database refused a value: %s", method, refused)
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT, f"a value cannot be stored: {refused}"
+                )
             logger.error("unexpected error in %s", method, exc_info=error)
             await context.abort(
                 grpc.StatusCode.INTERNAL, f"internal error (request id {log.request_id.get()})"

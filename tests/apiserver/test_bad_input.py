@@ -238,3 +238,18 @@ async def test_a_run_number_beyond_32_bits_is_400_not_500(stack: Stack, suffix: 
     assert answer.status_code == 400, answer.text
     error = answer.json().get("error", answer.json())  # a stream's error is a chunk
     assert "runId" in error["message"] and "32-bit" in error["message"]
+
+
+async def test_a_nul_character_the_database_cannot_hold_is_400_not_500(stack: Stack) -> None:
+    workspace_id = await workspace(stack)
+    pipelines = f"/apis/pipeline.amamba.io/v1alpha1/workspaces/{workspace_id}/pipelines"
+
+    by_alias = await stack.http.get(
+        f"{MGMT}/workspaces", params={"name": "a\x00b"}, headers=stack.auth("admin")
+    )
+    by_name = await stack.http.get(
+        pipelines, params={"searchName": "a\x00b"}, headers=stack.auth("admin")
+    )
+
+    assert_error(by_alias, 400, "cannot be stored", "0x00")
+    assert_error(by_name, 400, "cannot be stored", "0x00")
