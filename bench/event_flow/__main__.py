@@ -230,7 +230,7 @@ async def main(
         "WORKBENCH_DEVOPS_HTTP_PORT": str(ports["devops_http"]),
         "WORKBENCH_DEVOPS_ADDRESS": f"127.0.0.1:{ports['devops']}",
         "WORKBENCH_LOG_LEVEL": "WARNING",
-        "WORKBENCH_PLATFORM_ADMINS": "[\"admin\"]",
+        "WORKBENCH_PLATFORM_ADMINS": '["admin"]',
         "WORKBENCH_STATE_DIR": tempfile.mkdtemp(prefix="workbench-bench-"),
     }
     children = [

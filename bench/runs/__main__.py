@@ -201,7 +201,7 @@ async def main(lists: int, triggers: int) -> None:
         "WORKBENCH_DEVOPS_HTTP_PORT": str(ports["devops_http"]),
         "WORKBENCH_DEVOPS_ADDRESS": f"127.0.0.1:{ports['devops']}",
         "WORKBENCH_LOG_LEVEL": "WARNING",
-        "WORKBENCH_PLATFORM_ADMINS": "[\"admin\"]",
+        "WORKBENCH_PLATFORM_ADMINS": '["admin"]',
         "WORKBENCH_STATE_DIR": tempfile.mkdtemp(prefix="workbench-bench-"),
     }
     jenkins_args = ["--port", str(ports["jenkins"]), "--token", jenkins_token]
