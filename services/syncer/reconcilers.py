@@ -21,7 +21,9 @@ Beside them runs the `jenkins-jobs` controller (`jenkins_jobs`): no watch (Jenki
 to offer), its keys queued by the change follower and its resync, and it is not waited for
 by `ready`, so a Jenkins that is down never keeps the Kubernetes side from being ready.
 The `jenkins-credentials` controller (`credentials`) is not waited for either; it watches
-the credential Secrets and starts, like a provider, once they are listed.
+the credential Secrets and starts, like a provider, once they are listed. Nor is
+`jenkins-casc` (`casc`), keyed by instance name: it watches its ConfigMaps itself, and the
+change follower hands it the instances whose registration changed.
 
 `ready` is set once every key of each controller's first resync has been reconciled
 successfully: the first full sync after gaining the lease. A new term starts from nothing
@@ -35,7 +37,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -43,6 +45,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
 from services.syncer.argocd import AppProjects
+from services.syncer.casc import JenkinsCasc
 from services.syncer.credentials import JenkinsCredentials
 from services.syncer.jenkins_jobs import JenkinsJobs
 from services.syncer.kubevela import OamNamespaces
@@ -52,6 +55,8 @@ from services.syncer.tenancy import ChangeFollower, TenancyView
 __all__ = ["Reconcilers", "SyncerOptions"]
 
 logger = logging.getLogger(__name__)
+
+K = TypeVar("K", int, str)
 
 
 @dataclass(frozen=True)
@@ -126,6 +131,8 @@ class Reconcilers:
             api_client, devops, self.view, resync_seconds=options.resync_seconds
         )
         self.jenkins_jobs.credentials = self.jenkins_credentials
+        self.jenkins_casc = JenkinsCasc(api_client, devops, retry_seconds=options.retry_seconds)
+        self._follower.on_instances = self.jenkins_casc.changed
 
     @property
     def ready(self) -> asyncio.Event:
@@ -150,13 +157,14 @@ class Reconcilers:
             group.create_task(self._follower.run(), name="tenancy-changes")
             group.create_task(self._run_jenkins_jobs(), name=JenkinsJobs.name)
             group.create_task(self._run_jenkins_credentials(), name=JenkinsCredentials.name)
+            group.create_task(self._run_jenkins_casc(), name=JenkinsCasc.name)
 
     def _controller(
         self,
         name: str,
-        reconcile: Callable[[int], Awaitable[None]],
-        list_keys: Callable[[], Awaitable[set[int]]],
-    ) -> Controller[int]:
+        reconcile: Callable[[K], Awaitable[None]],
+        list_keys: Callable[[], Awaitable[set[K]]],
+    ) -> Controller[K]:
         options = self._options
         return Controller(
             name,
@@ -191,6 +199,16 @@ class Reconcilers:
             await self._watch_then_run(lister, controller, credentials)
         finally:
             await credentials.close()
+
+    async def _run_jenkins_casc(self) -> None:
+        """Each instance's Configuration as Code (`casc`). Not part of `ready`."""
+        casc = self.jenkins_casc
+        controller = self._controller(casc.name, casc.reconcile, casc.keys)
+        casc.enqueue = controller.enqueue
+        try:
+            await controller.run()
+        finally:
+            await casc.close()
 
     async def _run_provider(self, provider: Provider) -> None:
         """Watch the provider's objects and, once they are listed, reconcile them. A

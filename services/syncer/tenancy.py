@@ -14,6 +14,9 @@ workspaces changing at once would queue thousands of calls. So the syncer keeps 
   `ListBindings` each); a larger burst, or any cluster change, reloads the whole view. It
   then hands the affected workspace ids to the controllers.
 
+A `jenkins` change (an instance registered again or removed) affects no workspace here; its
+instance name goes to `on_instances`, for the controller keyed by instance.
+
 Which changes affect which workspaces: a workspace change affects that workspace; a binding
 change (`7/member-1/team-a`) affects workspace 7; a cluster change affects every workspace
 bound to that cluster before or after the change (removing a cluster removes its bindings
@@ -161,6 +164,7 @@ class ChangeFollower:
         self._devops = devops
         self._view = view
         self._notify = notify
+        self.on_instances: Callable[[set[str]], None] = lambda names: None
         self._batch_seconds = batch_seconds
         self._retry_seconds = retry_seconds
         self._pending: list[pb.Change] = []
@@ -223,6 +227,7 @@ class ChangeFollower:
     async def _apply_batch(self, batch: list[pb.Change]) -> set[int]:
         workspaces: set[int] = set()
         clusters: set[str] = set()
+        instances: set[str] = set()
 
         for change in batch:
             if change.kind in ("workspace", "binding"):
@@ -235,6 +240,10 @@ class ChangeFollower:
                     )
             elif change.kind == "cluster":
                 clusters.add(change.key)
+            elif change.kind == "jenkins":
+                instances.add(change.key)
+        if instances:
+            self.on_instances(instances)
 
         if clusters or len(workspaces) > RELOAD_THRESHOLD:
             before = self._view.bound_to(clusters)

@@ -291,6 +291,8 @@ async def test_nothing_is_written_to_jenkins_at_rest(
     workspace = await workspace_on(sdk, "jenkins-a", ("build", "deploy", "test"))
     syncer = await make_syncer(resync_seconds=0.2)
     await eventually(lambda: successes() > 0)
+    # The jenkins-casc controller's one write, its first pass over the instance, is done.
+    await eventually(lambda: jenkins_a.receiver is not None)
     writes = jobs_controller(syncer).writes
     changes: list[None] = []
     jenkins_a.jenkins.on_change = lambda: changes.append(None)
