@@ -409,7 +409,7 @@ class JenkinsCasc:
             )
         if not in_force(await jenkins.casc_export(), document):
             await jenkins.casc_apply(text)
-        self._wrote("applied", "its configuration", name)
+        self._wrote("applied", "the configuration", name)
 
     async def _rejected(
         self,
@@ -490,7 +490,7 @@ class JenkinsCasc:
         self.writes += 1
         REPAIRS.labels(self.name, action).inc()
         logger.info(
-            "%s: %s %s of Jenkins %s",
+            "%s: %s %s for Jenkins %s",
             self.name,
             action,
             what,
