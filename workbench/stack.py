@@ -149,9 +149,9 @@ async def _register_sandbox(settings: Settings, state: Path, jenkins: dict[str, 
             address=jenkins["address"],
             username=jenkins["username"],
             password=jenkins["password"],
-            event_proxy_url=f"http://127.0.0.1:{EVENT_PROXY_PORT}/event",
         ),
         default=True,
+        event_proxy_url=f"http://127.0.0.1:{EVENT_PROXY_PORT}/event",
     )
     try:
         cluster_done = await _retry(

@@ -94,7 +94,7 @@ async def test_event_proxy_url_and_casc_are_kept_and_listed(stack: Stack, jenkin
     extra = {"eventProxyUrl": "http://127.0.0.1:9095/event", "casc": "jenkins:\n  clouds: []\n"}
     answer = await stack.http.post(
         JENKINS,
-        json={"name": "jenkins-a", "config": {**config(jenkins), **extra}},
+        json={"name": "jenkins-a", "config": config(jenkins), **extra},
         headers=stack.auth("admin"),
     )
     listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
@@ -108,17 +108,17 @@ async def test_bad_event_proxy_url_or_casc_is_refused_naming_the_field(
     stack: Stack, jenkins: Any
 ) -> None:
     cases = [
-        ({"eventProxyUrl": "ftp://proxy/event"}, "config.eventProxyUrl"),
-        ({"eventProxyUrl": "http://proxy/\nevent"}, "config.eventProxyUrl"),
-        ({"casc": "jenkins: [unclosed"}, "config.casc: not valid YAML"),
-        ({"casc": "- a list\n"}, "config.casc: must be a YAML mapping"),
-        ({"casc": "credentials:\n  system: {}\n"}, "config.casc: credentials"),
-        ({"casc": "x: " + "y" * 70000}, "config.casc: at most"),
+        ({"eventProxyUrl": "ftp://proxy/event"}, "eventProxyUrl"),
+        ({"eventProxyUrl": "http://proxy/\nevent"}, "eventProxyUrl"),
+        ({"casc": "jenkins: [unclosed"}, "casc: not valid YAML"),
+        ({"casc": "- a list\n"}, "casc: must be a YAML mapping"),
+        ({"casc": "credentials:\n  system: {}\n"}, "casc: credentials"),
+        ({"casc": "x: " + "y" * 70000}, "casc: at most"),
     ]
     for extra, message in cases:
         answer = await stack.http.post(
             JENKINS,
-            json={"name": "jenkins-a", "config": {**config(jenkins), **extra}},
+            json={"name": "jenkins-a", "config": config(jenkins), **extra},
             headers=stack.auth("admin"),
         )
         assert answer.status_code == 400, extra

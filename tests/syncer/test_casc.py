@@ -58,12 +58,26 @@ async def jenkins() -> AsyncIterator[JenkinsStandIn]:
     await made.stop()
 
 
-async def register(sdk: DevopsClient, jenkins: JenkinsStandIn, **fields: Any) -> None:
-    """(Re-)register the stand-in as `jenkins-a`, the default instance."""
+async def register(
+    sdk: DevopsClient,
+    jenkins: JenkinsStandIn,
+    *,
+    name: str = "jenkins-a",
+    cluster: str = "",
+    namespace: str = "",
+    **fields: Any,
+) -> None:
+    """(Re-)register a stand-in (by default as `jenkins-a`, the default instance)."""
     config = jenkins_api.JenkinsConfig(
-        address=jenkins.url, username=jenkins.admin_user, password=jenkins.api_token, **fields
+        address=jenkins.url,
+        username=jenkins.admin_user,
+        password=jenkins.api_token,
+        cluster=cluster,
+        namespace=namespace,
     )
-    request = jenkins_api.RegisterJenkinsRequest(name="jenkins-a", config=config, default=True)
+    request = jenkins_api.RegisterJenkinsRequest(
+        name=name, config=config, default=name == "jenkins-a", **fields
+    )
     await sdk.call(sdk.jenkins.RegisterJenkins, request)
 
 
@@ -415,16 +429,14 @@ async def test_a_second_instance_in_the_same_namespace_leaves_the_first_ones_con
 
     second = await standin()
     try:
-        config = jenkins_api.JenkinsConfig(
-            address=second.url,
-            username=second.admin_user,
-            password=second.api_token,
+        await register(
+            sdk,
+            second,
+            name="jenkins-b",
             event_proxy_url="http://10.0.0.7:9095/event",
             cluster=MEMBER,
             namespace="ci",
         )
-        request = jenkins_api.RegisterJenkinsRequest(name="jenkins-b", config=config)
-        await sdk.call(sdk.jenkins.RegisterJenkins, request)
 
         await eventually(lambda: retries() >= before + 2)
         assert receiver_in(member, "jenkins-casc-config", "ci") == RECEIVER

@@ -78,18 +78,18 @@ def check_casc(text: str) -> str:
     """An instance's own Configuration as Code: a YAML mapping, without credentials (they
     would sit in a ConfigMap in clear; Workbench's credentials go into folders instead)."""
     if len(text.encode()) > CASC_LIMIT:
-        raise InvalidArgument(f"config.casc: at most {CASC_LIMIT} bytes")
+        raise InvalidArgument(f"casc: at most {CASC_LIMIT} bytes")
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InvalidArgument(f"config.casc: not valid YAML{where}") from None
+        raise InvalidArgument(f"casc: not valid YAML{where}") from None
     if not isinstance(document, dict):
-        raise InvalidArgument("config.casc: must be a YAML mapping of root elements")
+        raise InvalidArgument("casc: must be a YAML mapping of root elements")
     if "credentials" in document:
         raise InvalidArgument(
-            "config.casc: credentials do not belong here; create them as workspace credentials"
+            "casc: credentials do not belong here; create them as workspace credentials"
         )
     return text
 

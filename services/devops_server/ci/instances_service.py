@@ -48,10 +48,10 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
             raise InvalidArgument("config.username: must not be empty")
         if not config.password:
             raise InvalidArgument("config.password: the user's API token is required")
-        if config.event_proxy_url:
-            check_url("config.eventProxyUrl", config.event_proxy_url)
-        if config.casc:
-            check_casc(config.casc)
+        if request.event_proxy_url:
+            check_url("eventProxyUrl", request.event_proxy_url)
+        if request.casc:
+            check_casc(request.casc)
 
         try:
             async with JenkinsClient(address, config.username, config.password) as jenkins:
@@ -68,6 +68,10 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
         options = json_format.MessageToDict(config)
         for key in ("address", "username", "password"):
             options.pop(key, None)
+        if request.event_proxy_url:
+            options["eventProxyUrl"] = request.event_proxy_url
+        if request.casc:
+            options["casc"] = request.casc
         row = await self._store.register(
             request.name,
             address,
