@@ -301,6 +301,9 @@ class JenkinsCasc:
         watched = self._watched.get(key)
         if watched is None:
             api = self._control_plane
+            # TODO: a member cluster registered again with other credentials keeps its old
+            # client (and watch) until the next term; ClusterClients.forget on a cluster
+            # change would need the change follower to pass cluster changes on too.
             if where.cluster:
                 api = await self._clusters.api(where.cluster)
             watched = _Watched(client.CoreV1Api(api), where.namespace, self._observed)
