@@ -256,14 +256,11 @@ class JenkinsCasc:
         self.writes = 0
 
     async def close(self) -> None:
-        for watched in self._watched.values():
-            if watched.task is not None:
-                watched.task.cancel()
-        await asyncio.gather(
-            *(w.task for w in self._watched.values() if w.task is not None),
-            return_exceptions=True,
-        )
+        tasks = [w.task for w in self._watched.values() if w.task is not None]
         self._watched.clear()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await self._instances.close()
         await self._clusters.close()
 
@@ -298,14 +295,16 @@ class JenkinsCasc:
         """The watched ConfigMaps of `where`'s namespace, once listed; the watch starts on the
         first call for that namespace and runs until `close`."""
         key = (where.cluster, where.namespace)
-        watched = self._watched.get(key)
-        if watched is None:
-            api = self._control_plane
+        api = self._control_plane
+        if where.cluster and key not in self._watched:
             # TODO: a member cluster registered again with other credentials keeps its old
             # client (and watch) until the next term; ClusterClients.forget on a cluster
             # change would need the change follower to pass cluster changes on too.
-            if where.cluster:
-                api = await self._clusters.api(where.cluster)
+            api = await self._clusters.api(where.cluster)
+        # IMPORTANT: no await between this look-up and the registration below, or two
+        # reconciles could each start a watch of the namespace and one would never stop.
+        watched = self._watched.get(key)
+        if watched is None:
             watched = _Watched(client.CoreV1Api(api), where.namespace, self._observed)
             watched.task = asyncio.create_task(
                 self._follow(where, watched), name=f"{self.name}-watch-{where.namespace}"

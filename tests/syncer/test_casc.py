@@ -359,7 +359,7 @@ async def test_a_rejected_configuration_is_reported_and_the_last_good_one_stays(
 
     await eventually(lambda: jenkins.receiver == "http://10.0.0.7:9095/event")
     await eventually(lambda: REJECTED not in annotations(control_plane))
-    assert rejected_gauge() == 0
+    await eventually(lambda: rejected_gauge() == 0)
 
 
 async def test_a_rejection_is_logged_once(
@@ -443,3 +443,19 @@ async def test_a_second_instance_in_the_same_namespace_leaves_the_first_ones_con
         assert second.receiver is None
     finally:
         await second.stop()
+
+
+async def test_a_stopped_syncer_leaves_no_configmap_watch_running(
+    sdk: DevopsClient, member: KubeStandIn, jenkins: JenkinsStandIn, make_syncer: SyncerFactory
+) -> None:
+    member.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}})
+    # Two instances placed in one namespace, reconciled at once by the first resync.
+    await register(sdk, jenkins, event_proxy_url=RECEIVER, cluster=MEMBER, namespace="ci")
+    await register(sdk, jenkins, name="jenkins-b", cluster=MEMBER, namespace="ci")
+    syncer = await make_syncer()
+    await eventually(lambda: receiver_in(member, "jenkins-casc-config", "ci") is not None)
+
+    await syncer.stop()
+
+    running = [t for t in asyncio.all_tasks() if t.get_name().startswith("jenkins-casc-watch")]
+    assert running == []
