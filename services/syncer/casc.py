@@ -311,8 +311,13 @@ class JenkinsCasc:
             )
             self._watched[key] = watched
 
+        if watched.lister.synced.is_set():
+            return watched
         try:
-            await asyncio.wait_for(watched.lister.synced.wait(), self._list_seconds)
+            # IMPORTANT: not `asyncio.wait_for`: on Python 3.11 it swallows a cancellation
+            # that meets an event already set, and the worker then outlives its controller.
+            async with asyncio.timeout(self._list_seconds):
+                await watched.lister.synced.wait()
         except TimeoutError:
             place = f"{where.cluster or 'the control plane'}/{where.namespace}"
             raise Unavailable(f"the ConfigMaps of {place} are not listed yet") from None
