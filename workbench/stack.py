@@ -139,18 +139,10 @@ def _sandbox(
     kube = state / "kube"
     kube.mkdir(parents=True, exist_ok=True)
     python = sys.executable
-    # The sandbox Jenkins posts its events to an event-proxy beside it, as a real one would.
-    casc = state / "jenkins-casc.yaml"
-    casc.write_text(
-        "unclassified:\n"
-        "  location:\n"
-        f"    url: http://127.0.0.1:{JENKINS_PORT}/\n"
-        "  eventDispatcher:\n"
-        f"    receiver: http://127.0.0.1:{EVENT_PROXY_PORT}/event\n"
-    )
+    # The sandbox Jenkins posts its events to an event-proxy beside it, as a real one would:
+    # the syncer sets its receiver and root URL through Configuration as Code.
     jenkins = [python, "-m", "sandbox.jenkins", "--port", str(JENKINS_PORT)]
     jenkins += ["--state", str(state / "jenkins"), "--token", tokens["jenkins"]]
-    jenkins += ["--casc", str(casc)]
     proxy_env = {
         **env,
         "WORKBENCH_EVENT_PROXY_PORT": str(EVENT_PROXY_PORT),
@@ -196,9 +188,12 @@ async def _register_sandbox(settings: Settings, state: Path, jenkins: dict[str, 
     jenkins_request = api.RegisterJenkinsRequest(
         name="sandbox",
         config=api.JenkinsConfig(
-            address=jenkins["address"], username=jenkins["username"], password=jenkins["password"]
+            address=jenkins["address"],
+            username=jenkins["username"],
+            password=jenkins["password"],
         ),
         default=True,
+        event_proxy_url=f"http://127.0.0.1:{EVENT_PROXY_PORT}/event",
     )
     try:
         cluster_done = await _retry(

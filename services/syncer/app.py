@@ -1,5 +1,6 @@
-"""syncer: the process that keeps Argo CD, KubeVela and each workspace's Jenkins folder, jobs
-and credentials consistent with devops-server and the credential Secrets.
+"""syncer: the process that keeps Argo CD, KubeVela, each workspace's Jenkins folder, jobs
+and credentials, and each Jenkins instance's Configuration as Code consistent with
+devops-server and the credential Secrets.
 
 One syncer leads at a time. Every instance campaigns for the Lease `workbench-syncer` in the
 namespace `workbench-system` of the control-plane cluster (the namespace is created if it
@@ -17,7 +18,8 @@ The HTTP port serves:
   controller (`workbench_controller_*`), writes that repaired drift
   (`workbench_syncer_repairs_total`), KubeVela Applications found outside their workspace's
   namespace (`workbench_syncer_stray_applications_total`), Jenkins items nobody owns
-  (`workbench_syncer_jenkins_unknown_jobs`, `..._folders`), and leadership
+  (`workbench_syncer_jenkins_unknown_jobs`, `..._folders`), instances refusing the
+  configuration rendered for them (`workbench_syncer_casc_rejected`), and leadership
   (`workbench_controller_leader`).
 
 Without `WORKBENCH_CONTROL_PLANE_KUBECONFIG` there is nothing to reconcile: the syncer says

@@ -24,7 +24,9 @@ The `jenkins-credentials` controller (`credentials`) is not waited for either; i
 the credential Secrets and starts, like a provider, once they are listed. Nor is the
 `kubevela-application` controller (`kubevela.OamApplications`), which watches the KubeVela
 Applications and deletes those outside their workspace's namespace: it has no object to
-create, so a first pass would prove nothing.
+create, so a first pass would prove nothing. Nor is `jenkins-casc` (`casc`), keyed by
+instance name: it watches its ConfigMaps itself, and the change follower hands it the
+instances whose registration changed.
 
 `ready` is set once every key of each controller's first resync has been reconciled
 successfully: the first full sync after gaining the lease. A new term starts from nothing
@@ -38,7 +40,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from kubernetes_asyncio import client
 from kubernetes_asyncio.client.exceptions import ApiException
@@ -46,6 +48,7 @@ from kubernetes_asyncio.client.exceptions import ApiException
 from libs.controller import Controller, ListWatch
 from libs.devops_client import DevopsClient
 from services.syncer.argocd import DEFAULT_GROUP_PATTERN, AppProjects
+from services.syncer.casc import JenkinsCasc
 from services.syncer.credentials import JenkinsCredentials
 from services.syncer.jenkins_jobs import JenkinsJobs
 from services.syncer.kubevela import OamApplications, OamNamespaces
@@ -55,6 +58,8 @@ from services.syncer.tenancy import ChangeFollower, TenancyView
 __all__ = ["Reconcilers", "SyncerOptions"]
 
 logger = logging.getLogger(__name__)
+
+K = TypeVar("K", int, str)
 
 
 @dataclass(frozen=True)
@@ -133,6 +138,8 @@ class Reconcilers:
         )
         self.jenkins_jobs.credentials = self.jenkins_credentials
         self.oam_applications = OamApplications(api_client)
+        self.jenkins_casc = JenkinsCasc(api_client, devops, retry_seconds=options.retry_seconds)
+        self._follower.on_instances = self.jenkins_casc.changed
 
     @property
     def ready(self) -> asyncio.Event:
@@ -140,13 +147,15 @@ class Reconcilers:
 
     @property
     def writes(self) -> int:
-        """Writes this instance's controllers made: to the control-plane cluster and to
-        Jenkins (folders, jobs pushed through devops-server, credentials)."""
+        """Writes this instance's controllers made: to the clusters (ConfigMaps of
+        Configuration as Code included) and to Jenkins (folders, jobs pushed through
+        devops-server, credentials)."""
         return (
             sum(provider.writes for provider in self.providers)
             + self.oam_applications.writes
             + self.jenkins_jobs.writes
             + self.jenkins_credentials.writes
+            + self.jenkins_casc.writes
         )
 
     @property
@@ -164,13 +173,14 @@ class Reconcilers:
             group.create_task(self._run_jenkins_jobs(), name=JenkinsJobs.name)
             group.create_task(self._run_jenkins_credentials(), name=JenkinsCredentials.name)
             group.create_task(self._run_oam_applications(), name=OamApplications.name)
+            group.create_task(self._run_jenkins_casc(), name=JenkinsCasc.name)
 
     def _controller(
         self,
         name: str,
-        reconcile: Callable[[int], Awaitable[None]],
-        list_keys: Callable[[], Awaitable[set[int]]],
-    ) -> Controller[int]:
+        reconcile: Callable[[K], Awaitable[None]],
+        list_keys: Callable[[], Awaitable[set[K]]],
+    ) -> Controller[K]:
         options = self._options
         return Controller(
             name,
@@ -212,6 +222,16 @@ class Reconcilers:
         apps = self.oam_applications
         controller = self._controller(apps.name, apps.reconcile, apps.keys)
         await self._watch_then_run(apps.list_watch(), controller, apps)
+
+    async def _run_jenkins_casc(self) -> None:
+        """Each instance's Configuration as Code (`casc`). Not part of `ready`."""
+        casc = self.jenkins_casc
+        controller = self._controller(casc.name, casc.reconcile, casc.keys)
+        casc.enqueue = controller.enqueue
+        try:
+            await controller.run()
+        finally:
+            await casc.close()
 
     async def _run_provider(self, provider: Provider) -> None:
         """Watch the provider's objects and, once they are listed, reconcile them. A

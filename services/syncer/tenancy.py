@@ -15,6 +15,9 @@ controller keeps an informer cache:
   `ListBindings` and `ListRepositories` each); a larger burst, or any cluster change,
   reloads the whole view. It then hands the affected workspace ids to the controllers.
 
+A `jenkins` change (an instance registered again or removed) affects no workspace here; its
+instance name goes to `on_instances`, for the controller keyed by instance.
+
 Which changes affect which workspaces: a workspace change affects that workspace; a binding
 change (`7/member-1/team-a`) and a repository change (`7/build`: pipeline `build` of
 workspace 7 names another Git repository) affect workspace 7; a cluster change affects
@@ -181,6 +184,7 @@ class ChangeFollower:
         self._devops = devops
         self._view = view
         self._notify = notify
+        self.on_instances: Callable[[set[str]], None] = lambda names: None
         self._batch_seconds = batch_seconds
         self._retry_seconds = retry_seconds
         self._pending: list[pb.Change] = []
@@ -243,6 +247,7 @@ class ChangeFollower:
     async def _apply_batch(self, batch: list[pb.Change]) -> set[int]:
         workspaces: set[int] = set()
         clusters: set[str] = set()
+        instances: set[str] = set()
 
         for change in batch:
             if change.kind in ("workspace", "binding", "repository"):
@@ -255,6 +260,10 @@ class ChangeFollower:
                     )
             elif change.kind == "cluster":
                 clusters.add(change.key)
+            elif change.kind == "jenkins":
+                instances.add(change.key)
+        if instances:
+            self.on_instances(instances)
 
         if clusters or len(workspaces) > RELOAD_THRESHOLD:
             before = self._view.bound_to(clusters)

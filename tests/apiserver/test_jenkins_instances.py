@@ -109,6 +109,44 @@ async def test_unreachable_jenkins_is_refused(stack: Stack, jenkins: Any) -> Non
     assert "does not answer" in answer.json()["message"]
 
 
+async def test_event_proxy_url_and_casc_are_kept_and_listed(stack: Stack, jenkins: Any) -> None:
+    extra = {"eventProxyUrl": "http://127.0.0.1:9095/event", "casc": "jenkins:\n  clouds: []\n"}
+    answer = await stack.http.post(
+        JENKINS,
+        json={"name": "jenkins-a", "config": config(jenkins), **extra},
+        headers=stack.auth("admin"),
+    )
+    listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
+
+    assert answer.status_code == 200, answer.text
+    item = listed.json()["items"][0]
+    assert (item["eventProxyUrl"], item["casc"]) == (extra["eventProxyUrl"], extra["casc"])
+
+
+async def test_bad_event_proxy_url_or_casc_is_refused_naming_the_field(
+    stack: Stack, jenkins: Any
+) -> None:
+    cases = [
+        ({"eventProxyUrl": "ftp://proxy/event"}, "eventProxyUrl"),
+        ({"eventProxyUrl": "http://proxy/\nevent"}, "eventProxyUrl"),
+        ({"casc": "jenkins: [unclosed"}, "casc: not valid YAML"),
+        ({"casc": "- a list\n"}, "casc: must be a YAML mapping"),
+        ({"casc": "credentials:\n  system: {}\n"}, "casc: credentials"),
+        ({"casc": "x: " + "y" * 70000}, "casc: at most"),
+    ]
+    for extra, message in cases:
+        answer = await stack.http.post(
+            JENKINS,
+            json={"name": "jenkins-a", "config": config(jenkins), **extra},
+            headers=stack.auth("admin"),
+        )
+        assert answer.status_code == 400, extra
+        assert answer.json()["message"].startswith(message), answer.json()
+
+    listed = await stack.http.get(JENKINS, headers=stack.auth("admin"))
+    assert listed.json()["items"] == []
+
+
 async def test_only_platform_admins_manage_instances(stack: Stack, jenkins: Any) -> None:
     answer = await stack.http.post(
         JENKINS, json={"name": "x", "config": config(jenkins)}, headers=stack.auth("bob")

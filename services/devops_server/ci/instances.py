@@ -11,7 +11,8 @@ run starts there, and remembers the instance it left in `previous_jenkins`, wher
 and jobs stay until the syncer has converged the new instance and removed them
 (`forget_previous`). Runs keep the instance they ran on (`runs.jenkins`), so their history
 and unfinished builds stay readable. The move is recorded as a change of the workspace in the
-tenancy change log, which is how the syncer hears of it.
+tenancy change log, which is how the syncer hears of it. Registering or removing an instance is
+recorded there too (kind `jenkins`), for the syncer's Configuration-as-Code reconciler.
 
 TODO: a workspace that never chose an instance follows the default one, and registering a
 new default moves it without a record of the instance it left; the syncer's resync converges
@@ -26,6 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -39,6 +41,8 @@ from services.devops_server.store.tables import JenkinsInstance, Run, Workspace,
 from services.devops_server.tenancy.store import record_change
 
 logger = logging.getLogger(__name__)
+
+CASC_LIMIT = 65536  # bytes of an instance's own Configuration as Code
 
 
 @dataclass(frozen=True)
@@ -59,11 +63,35 @@ class CISettings:
 
 
 def check_address(address: str) -> str:
-    if not address.startswith(("http://", "https://")) or len(address) > 2048:
-        raise InvalidArgument("config.address: must be an http:// or https:// URL")
-    if any(ord(c) < 32 for c in address):
-        raise InvalidArgument("config.address: must not contain control characters")
-    return address.rstrip("/")
+    return check_url("config.address", address).rstrip("/")
+
+
+def check_url(field: str, url: str) -> str:
+    if not url.startswith(("http://", "https://")) or len(url) > 2048:
+        raise InvalidArgument(f"{field}: must be an http:// or https:// URL")
+    if any(ord(c) < 32 for c in url):
+        raise InvalidArgument(f"{field}: must not contain control characters")
+    return url
+
+
+def check_casc(text: str) -> str:
+    """An instance's own Configuration as Code: a YAML mapping, without credentials (they
+    would sit in a ConfigMap in clear; Workbench's credentials go into folders instead)."""
+    if len(text.encode()) > CASC_LIMIT:
+        raise InvalidArgument(f"casc: at most {CASC_LIMIT} bytes")
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1})" if mark is not None else ""
+        raise InvalidArgument(f"casc: not valid YAML{where}") from None
+    if not isinstance(document, dict):
+        raise InvalidArgument("casc: must be a YAML mapping of root elements")
+    if "credentials" in document:
+        raise InvalidArgument(
+            "casc: credentials do not belong here; create them as workspace credentials"
+        )
+    return text
 
 
 class InstanceStore:
@@ -101,6 +129,7 @@ class InstanceStore:
                 )
             )
             row = await session.get(JenkinsInstance, name, populate_existing=True)
+            await record_change(session, "jenkins", name, "updated")
         assert row is not None
         return row
 
@@ -118,6 +147,7 @@ class InstanceStore:
             )
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 raise NotFound(f"Jenkins {name!r} is not registered")
+            await record_change(session, "jenkins", name, "deleted")
 
     async def list(self) -> Sequence[JenkinsInstance]:
         async with self._sessions() as session:

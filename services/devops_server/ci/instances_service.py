@@ -14,7 +14,13 @@ from libs.common import names
 from libs.common.errors import FailedPrecondition, InvalidArgument
 from libs.jenkins import JenkinsClient, JenkinsError, JenkinsUnauthorized, JenkinsUnreachable
 from services.devops_server.ci.agents import agents
-from services.devops_server.ci.instances import InstanceStore, JenkinsPool, check_address
+from services.devops_server.ci.instances import (
+    InstanceStore,
+    JenkinsPool,
+    check_address,
+    check_casc,
+    check_url,
+)
 from services.devops_server.store.tables import JenkinsInstance
 
 EMPTY = empty_pb2.Empty()
@@ -42,6 +48,10 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
             raise InvalidArgument("config.username: must not be empty")
         if not config.password:
             raise InvalidArgument("config.password: the user's API token is required")
+        if request.event_proxy_url:
+            check_url("eventProxyUrl", request.event_proxy_url)
+        if request.casc:
+            check_casc(request.casc)
 
         try:
             async with JenkinsClient(address, config.username, config.password) as jenkins:
@@ -58,6 +68,10 @@ class JenkinsInstancesService(jenkins_pb2_grpc.JenkinsInstancesServicer):
         options = json_format.MessageToDict(config)
         for key in ("address", "username", "password"):
             options.pop(key, None)
+        if request.event_proxy_url:
+            options["eventProxyUrl"] = request.event_proxy_url
+        if request.casc:
+            options["casc"] = request.casc
         row = await self._store.register(
             request.name,
             address,
