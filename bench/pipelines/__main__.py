@@ -33,6 +33,7 @@ from cryptography.fernet import Fernet
 from workbench_sdk.devops.v1 import pipelines_pb2_grpc
 
 from bench.apiserver.__main__ import free_port, wait_for_port
+from bench.runs.__main__ import RUNS
 from bench.transcoding.harness import measure_grpc, measure_rest
 from libs.auth.tokens import mint
 from libs.rpc.internal import call_metadata
@@ -116,19 +117,6 @@ COLUMNS = [
     "total_successes",
     "weather",
 ]
-
-
-# Finished runs of every pipeline, numbered 1..n, a minute apart, every fifth one failed.
-RUNS = (
-    "INSERT INTO runs (pipeline_id, workspace_id, seq, jenkins, queue_id, build_number, state,"
-    " trigger_type, started_by, parameters, description, created_at, updated_at, started_at,"
-    " finished_at, duration_ms)"
-    " SELECT p.id, p.workspace_id, s, 'jenkins-a', s, s,"
-    " CASE WHEN s % 5 = 0 THEN 'FAILED' ELSE 'SUCCESS' END, 'MANUAL', 'bench',"
-    " '[]'::jsonb, '', t.at, t.at, t.at, t.at + interval '1 minute', 60000"
-    " FROM pipelines p CROSS JOIN generate_series(1, $1::integer) s"
-    " CROSS JOIN LATERAL (SELECT now() - make_interval(mins => $1::integer - s) AS at) t"
-)
 
 
 async def seed(url: str, runs: int) -> None:

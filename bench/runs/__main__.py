@@ -50,6 +50,18 @@ JOB_XML = (
     "<triggers/><disabled>false</disabled></flow-definition>"
 )
 
+# $1 finished runs of every pipeline, numbered from 1, a minute apart, every fifth one failed.
+RUNS = (
+    "INSERT INTO runs (pipeline_id, workspace_id, seq, jenkins, queue_id, build_number, state,"
+    " trigger_type, started_by, parameters, description, created_at, updated_at, started_at,"
+    " finished_at, duration_ms)"
+    " SELECT p.id, p.workspace_id, s, 'jenkins-a', s, s,"
+    " CASE WHEN s % 5 = 0 THEN 'FAILED' ELSE 'SUCCESS' END, 'MANUAL', 'bench',"
+    " '[]'::jsonb, '', t.at, t.at, t.at, t.at + interval '1 minute', 60000"
+    " FROM pipelines p CROSS JOIN generate_series(1, $1::integer) s"
+    " CROSS JOIN LATERAL (SELECT now() - make_interval(mins => $1::integer - s) AS at) t"
+)
+
 LOAD = [
     "INSERT INTO workspaces (id, alias) SELECT g, 'bench-' || g FROM generate_series(1, 50) g",
     "SELECT setval(pg_get_serial_sequence('workspaces', 'id'), 50)",
@@ -58,14 +70,7 @@ LOAD = [
     " total_successes, weather)"
     " SELECT 1 + (g - 1) % 50, 'pipe-' || g, 'CUSTOM', '{\"parameters\": []}', '', false, 1, 1,"
     " '', 100, 'SUCCESS', now(), 100, 80, 'PARTIALLY' FROM generate_series(1, 10000) g",
-    "INSERT INTO runs (pipeline_id, workspace_id, seq, jenkins, queue_id, build_number, state,"
-    " trigger_type, started_by, parameters, description, created_at, updated_at, started_at,"
-    " finished_at, duration_ms)"
-    " SELECT p.id, p.workspace_id, s, 'jenkins-a', s, s,"
-    " CASE WHEN s % 5 = 0 THEN 'FAILED' ELSE 'SUCCESS' END, 'MANUAL', 'bench',"
-    " '[]'::jsonb, '', t.at, t.at, t.at, t.at + interval '1 minute', 60000"
-    " FROM pipelines p CROSS JOIN generate_series(1, 100) s"
-    " CROSS JOIN LATERAL (SELECT now() - make_interval(mins => 100 - s) AS at) t",
+    RUNS.replace("$1", "100"),
     "ANALYZE",
 ]
 
