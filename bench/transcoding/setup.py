@@ -15,7 +15,7 @@ from typing import Any
 import grpc
 import grpc.aio
 
-from bench.transcoding.harness import measure_grpc, measure_rest, report
+from bench.transcoding.harness import measure_grpc, measure_grpc_aio, measure_rest, report
 
 PROTOS = Path(__file__).parent / "protos"
 TOKEN = "Bearer bench-token"
@@ -139,11 +139,21 @@ async def run(requests: int, concurrency: int) -> str:
             requests=requests,
             concurrency=concurrency,
         )
+        request = pb.GetItemRequest(workspace_id="ws-1", name="item-1")
+        metadata = (("authorization", TOKEN),)
+        rpc = await measure_grpc(
+            "127.0.0.1",
+            grpc_port,
+            "/workbench.bench.transcoding.v1.Items/GetItem",
+            request,
+            pb.Item(),
+            metadata=metadata,
+            requests=requests,
+            concurrency=concurrency,
+        )
         async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
             stub = pb_grpc.ItemsStub(channel)
-            request = pb.GetItemRequest(workspace_id="ws-1", name="item-1")
-            metadata = (("authorization", TOKEN),)
-            rpc = await measure_grpc(
+            aio = await measure_grpc_aio(
                 lambda: stub.GetItem(request, metadata=metadata),
                 requests=requests,
                 concurrency=concurrency,
@@ -151,4 +161,4 @@ async def run(requests: int, concurrency: int) -> str:
     finally:
         child.terminate()
         child.join(5)
-    return report(rest, rpc)
+    return report(rest, rpc, reference=aio)
