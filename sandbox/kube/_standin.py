@@ -163,12 +163,18 @@ class KubeStandIn:
         return yaml.safe_dump(self.kubeconfig(namespace=namespace), sort_keys=False)
 
     def write_kubeconfig(self, path: str | Path, *, namespace: str = "default") -> Path:
-        """Write `kubeconfig()` as YAML, readable by the owner only (it holds the token)."""
+        """Write `kubeconfig()` as YAML, readable by the owner only (it holds the token).
+
+        Written beside the target and renamed onto it, so whoever waits for the file to
+        appear never reads half of it.
+        """
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
             handle.write(self.kubeconfig_text(namespace=namespace))
+        os.replace(partial, target)
         return target
 
     # --- hooks: state -----------------------------------------------------------------------
