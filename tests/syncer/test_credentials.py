@@ -259,6 +259,8 @@ async def test_a_changed_secret_updates_its_credential_and_nothing_is_written_at
     workspace = await texts_on(sdk, core, "jenkins-a", {"token": "one", "other": "same"}, "a")
     syncer = await make_syncer(resync_seconds=0.2)
     await eventually(lambda: len(stored(jenkins_a, workspace)) == 2, within=10)
+    # Both creations counted (each once Jenkins has answered, just after the stand-in has it).
+    await eventually(lambda: controller(syncer).writes >= 2)
 
     # At rest, and after the Secret is written again with the same content: no write.
     writes = controller(syncer).writes
