@@ -21,6 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from kubernetes_asyncio import client as aclient
+from kubernetes_asyncio import config as aconfig
+from kubernetes_asyncio.client.exceptions import ApiException
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.devops_client import DevopsClient
@@ -73,6 +76,21 @@ async def control_plane() -> AsyncIterator[KubeStandIn]:
     await standin.start()
     yield standin
     await standin.stop()
+
+
+@pytest.fixture
+async def core(control_plane: KubeStandIn) -> AsyncIterator[aclient.CoreV1Api]:
+    """The control plane's core API, its `workbench-system` namespace made."""
+    api = await aconfig.new_client_from_config_dict(control_plane.kubeconfig())
+    core = aclient.CoreV1Api(api)
+    try:
+        await core.create_namespace(
+            aclient.V1Namespace(metadata=aclient.V1ObjectMeta(name="workbench-system"))
+        )
+    except ApiException as error:
+        assert error.status == 409
+    yield core
+    await api.close()
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from typing import Any, cast
 import pytest
 from amamba.credential.v1alpha1 import credentials_pb2 as cred
 from kubernetes_asyncio import client as aclient
-from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio.client.exceptions import ApiException
 from prometheus_client import REGISTRY
 
@@ -52,20 +51,6 @@ async def instances(sdk: DevopsClient) -> AsyncIterator[tuple[JenkinsStandIn, Je
     yield made
     for instance in made:
         await instance.stop()
-
-
-@pytest.fixture
-async def core(control_plane: KubeStandIn) -> AsyncIterator[aclient.CoreV1Api]:
-    api = await aconfig.new_client_from_config_dict(control_plane.kubeconfig())
-    core = aclient.CoreV1Api(api)
-    try:
-        await core.create_namespace(
-            aclient.V1Namespace(metadata=aclient.V1ObjectMeta(name=NAMESPACE))
-        )
-    except ApiException as error:
-        assert error.status == 409
-    yield core
-    await api.close()
 
 
 async def put_secret(

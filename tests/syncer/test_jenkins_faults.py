@@ -9,8 +9,6 @@ from collections.abc import AsyncIterator
 import pytest
 from amamba.credential.v1alpha1 import credentials_pb2 as cred
 from kubernetes_asyncio import client as aclient
-from kubernetes_asyncio import config as aconfig
-from kubernetes_asyncio.client.exceptions import ApiException
 
 from libs.devops_client import DevopsClient
 from sandbox.jenkins import JenkinsStandIn
@@ -32,20 +30,6 @@ async def jenkins(sdk: DevopsClient) -> AsyncIterator[JenkinsStandIn]:
     await register(sdk, "jenkins-a", made)
     yield made
     await made.stop()
-
-
-@pytest.fixture
-async def core(control_plane: KubeStandIn) -> AsyncIterator[aclient.CoreV1Api]:
-    api = await aconfig.new_client_from_config_dict(control_plane.kubeconfig())
-    core = aclient.CoreV1Api(api)
-    try:
-        await core.create_namespace(
-            aclient.V1Namespace(metadata=aclient.V1ObjectMeta(name=NAMESPACE))
-        )
-    except ApiException as error:
-        assert error.status == 409
-    yield core
-    await api.close()
 
 
 async def workspace_on_a(sdk: DevopsClient) -> int:
