@@ -20,7 +20,7 @@ class BackgroundHttp:
 
     async def start(self) -> int:
         """Start serving; the bound port once the socket listens."""
-        self._task = asyncio.create_task(self._server.serve())
+        self._task = asyncio.create_task(self._serve())
         while not self._server.started:
             if self._task.done():
                 self._task.result()
@@ -28,6 +28,15 @@ class BackgroundHttp:
             await asyncio.sleep(0.01)
         self.port = self._server.servers[0].sockets[0].getsockname()[1]
         return self.port
+
+    async def _serve(self) -> None:
+        # uvicorn exits the process when it cannot bind; here that is an error of this
+        # server alone, not a SystemExit that would end the event loop running the others.
+        try:
+            await self._server.serve()
+        except SystemExit as error:
+            config = self._server.config
+            raise OSError(f"could not serve HTTP on {config.host}:{config.port}") from error
 
     async def wait(self) -> None:
         if self._task is not None:
