@@ -21,6 +21,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from libs.common.config import Settings
+from sandbox.ports import free_port
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -93,13 +94,6 @@ async def database_url(server_url: str, template_database: str) -> AsyncIterator
     url = await new_database(server_url, template_database)
     yield url
     await drop_database(server_url, url)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def stack_settings(database_url: str, **overrides: object) -> Settings:

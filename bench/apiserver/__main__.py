@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import sys
 import tempfile
 import uuid
@@ -30,6 +29,7 @@ from cryptography.fernet import Fernet
 
 from bench.transcoding.harness import measure_grpc, measure_grpc_aio, measure_rest, report
 from libs.auth.tokens import mint
+from sandbox.ports import free_port
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 GATES = "/apis/amamba.io/v1alpha1/management/feature-gates"
@@ -40,13 +40,6 @@ def method_path(module: Any, service: str, method: str) -> str:
     """The HTTP/2 path of a gRPC method, "/package.Service/Method"."""
     descriptor = module.DESCRIPTOR.services_by_name[service]
     return f"/{descriptor.full_name}/{method}"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def wait_for_port(port: int, seconds: float = 60) -> None:

@@ -30,6 +30,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
+from sandbox.ports import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TYPES = ("run.initialize", "run.started", "run.completed", "run.finalized")
 PREFIX = "workbench_event_proxy"
@@ -131,7 +133,7 @@ async def start_receiver(clock: Clock) -> tuple[web.AppRunner, int]:
 async def start_proxy(
     target: str, token: str, qps: float, burst: int, concurrency: int, outbox: Path
 ) -> tuple[asyncio.subprocess.Process, int]:
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "WORKBENCH_EVENT_PROXY_PORT": str(port),
@@ -275,15 +277,6 @@ def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def parse_args() -> argparse.Namespace:

@@ -19,7 +19,6 @@ import asyncio
 import json
 import os
 import random
-import socket
 import statistics
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from workbench_sdk.devops.v1 import runs_pb2_grpc
 from bench.transcoding.harness import _KeepAliveClient
 from libs.auth.tokens import mint
 from libs.jenkins import JenkinsClient
+from sandbox.ports import free_port
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 PIPELINES = "/apis/pipeline.amamba.io/v1alpha1/workspaces/{}/pipelines/{}"
@@ -73,13 +73,6 @@ LOAD = [
     RUNS.replace("$1", "100"),
     "ANALYZE",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def wait_for_port(port: int, seconds: float = 60) -> None:

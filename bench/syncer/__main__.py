@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import socket
 import sys
 import tempfile
 import time
@@ -47,6 +46,7 @@ from kubernetes_asyncio import config as kube_config
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.devops_client import DevopsClient
+from sandbox.ports import free_port
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 MEMBER_SERVER = "https://member-1.bench.invalid:6443"
@@ -60,13 +60,6 @@ current-context: member-1
 LABEL = "workbench.io/workspace"
 # Listing a thousand AppProjects costs the stand-in real CPU, which the syncer also needs.
 POLL = 0.25
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import multiprocessing
-import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -16,6 +15,7 @@ import grpc
 import grpc.aio
 
 from bench.transcoding.harness import measure_grpc, measure_grpc_aio, measure_rest, report
+from sandbox.ports import free_port
 
 PROTOS = Path(__file__).parent / "protos"
 TOKEN = "Bearer bench-token"
@@ -72,13 +72,6 @@ def _servicer(pb: ModuleType, pb_grpc: ModuleType) -> Any:
     return Items()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def serve(out_dir: str, grpc_port: int, http_port: int, ready: Any) -> None:
     """Child process: the grpc.aio server and the REST gateway over the same servicer."""
     import uvicorn
@@ -121,7 +114,7 @@ def serve(out_dir: str, grpc_port: int, http_port: int, ready: Any) -> None:
 async def run(requests: int, concurrency: int) -> str:
     out_dir = tempfile.mkdtemp(prefix="bench_transcoding_")
     pb, pb_grpc = compile_bench_proto(Path(out_dir))
-    grpc_port, http_port = _free_port(), _free_port()
+    grpc_port, http_port = free_port(), free_port()
 
     context = multiprocessing.get_context("spawn")
     ready = context.Event()

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from libs.auth.tokens import TokenVerifier, mint
 from libs.common.errors import Unauthenticated, Unavailable
+from sandbox.ports import free_port
 from tests.auth.issuer import Issuer, new_key
 
 SECRET = "s" * 32
@@ -191,11 +192,7 @@ async def test_unknown_key_ids_fetch_the_keys_at_most_once_an_interval(issuer: I
 
 
 async def test_an_issuer_that_is_down_is_unavailable_not_unauthenticated() -> None:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     issuer = Issuer()
     issuer.add("k1")
     token = issuer.token("k1")

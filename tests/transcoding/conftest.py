@@ -4,7 +4,6 @@ uvicorn server on a free loopback port driven by httpx over a real socket."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -15,6 +14,7 @@ import pytest
 import uvicorn
 
 from libs.transcoding import Gateway, handlers_from_servicer
+from sandbox.ports import free_port
 from tests.transcoding.protoc import compile_protos
 from tests.transcoding.service import (
     TOKEN,
@@ -72,16 +72,9 @@ def gateway(generic_handlers: list[Any], interceptors: list[Any]) -> Gateway:
     )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 async def server_port(gateway: Gateway) -> AsyncIterator[int]:
-    port = _free_port()
+    port = free_port()
     config = uvicorn.Config(
         gateway.app,
         host="127.0.0.1",

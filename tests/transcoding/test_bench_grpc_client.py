@@ -9,7 +9,6 @@ non-OK grpc-status raising with the server's code and message.
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
@@ -19,6 +18,7 @@ import grpc.aio
 import pytest
 
 from bench.transcoding.grpc_client import GrpcH2Client, GrpcStatusError
+from sandbox.ports import free_port
 from tests.transcoding.service import TOKEN
 
 LIBRARY = "/workbench.tests.transcoding.v1.Library"
@@ -26,9 +26,7 @@ LIBRARY = "/workbench.tests.transcoding.v1.Library"
 
 @pytest.fixture(scope="module")
 async def grpc_port(generic_handlers: list[Any], interceptors: list[Any]) -> AsyncIterator[int]:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    port = free_port()
     server = grpc.aio.server(interceptors=interceptors)
     server.add_generic_rpc_handlers(generic_handlers)
     server.add_insecure_port(f"127.0.0.1:{port}")

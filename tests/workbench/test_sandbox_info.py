@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -17,14 +16,8 @@ import httpx
 import pytest
 from kubernetes import client, config
 
+from sandbox.ports import free_port
 from workbench import stack
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _sandbox_info(state: Path) -> subprocess.CompletedProcess[str]:
@@ -48,7 +41,7 @@ def _eventually(check: Any, *, within: float = 30.0) -> Any:
 def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """The stand-ins `workbench run` starts, on free ports, their info kept as run keeps it."""
     for name in ("JENKINS_PORT", "EVENT_PROXY_PORT", "CONTROL_PLANE_PORT", "MEMBER_PORT"):
-        monkeypatch.setattr(stack, name, _free_port())
+        monkeypatch.setattr(stack, name, free_port())
     (tmp_path / "logs").mkdir()
     env = {**os.environ, "WORKBENCH_STATE_DIR": str(tmp_path)}
     children, info = stack._sandbox(tmp_path, env)
