@@ -3,7 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from typing import Any
+
+
+async def ended(task: asyncio.Future[Any]) -> None:
+    """Wait until `task` ends, counting its cancellation as an end.
+
+    A cancellation of the caller itself (a deadline around a shutdown, Ctrl-C) still reaches
+    the caller, which `contextlib.suppress(CancelledError)` around the await would swallow.
+    """
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
+async def cancel_and_wait(task: asyncio.Future[Any]) -> None:
+    """Cancel `task` and wait until it has ended."""
+    task.cancel()
+    await ended(task)
 
 
 class BackgroundLoop:
@@ -25,9 +45,7 @@ class BackgroundLoop:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
             self._task = None
 
     def kick(self) -> None:

@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import uvicorn
 
+from libs.common.background import ended
+
 
 class BackgroundHttp:
-    """Serve `app` on `host:port` (0: any free port) until `stop`."""
+    """Serve `app` on `host:port` (0: any free port) until `stop`.
 
-    def __init__(self, app: Any, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False)
+    `stop` lets requests in progress finish for up to `shutdown_grace` seconds and then
+    cancels them: uvicorn's default waits for ever, so one client that never finishes sending
+    its body would keep the process from stopping.
+    """
+
+    def __init__(self, app: Any, host: str, port: int, *, shutdown_grace: int = 5) -> None:
+        config = uvicorn.Config(
+            app,
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=shutdown_grace,
+        )
         self._server = uvicorn.Server(config)
         self._task: asyncio.Task[None] | None = None
         self.port = 0
@@ -46,5 +59,4 @@ class BackgroundHttp:
         if self._task is None:
             return
         self._server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
+        await ended(self._task)

@@ -24,7 +24,6 @@ call).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
@@ -41,6 +40,7 @@ from fastapi.responses import Response
 from google.protobuf import descriptor, descriptor_pool, message
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from libs.common.background import cancel_and_wait
 from libs.transcoding._codec import (
     apply_path,
     apply_query,
@@ -376,9 +376,7 @@ class Gateway:
         finally:
             gone.cancel()
             if not serving.done():
-                serving.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await serving
+                await cancel_and_wait(serving)
         if not serving.cancelled():
             return serving.result()
         logger.info("client went away during the stream of %s", binding.full_method)

@@ -477,7 +477,8 @@ class PipelineExecution:
             limit = seconds(args.get("time", 0), args.get("unit") or "MINUTES")
             try:
                 real = ctx.clock.real_seconds(limit)
-                await asyncio.wait_for(self._steps(ctx, children), timeout=real)
+                async with asyncio.timeout(real):
+                    await self._steps(ctx, children)
             except TimeoutError:
                 ctx.line(f"Timeout has been exceeded ({time_span(limit)})", to_step=False)
                 raise Interrupted("Timeout has been exceeded") from None

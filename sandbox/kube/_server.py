@@ -249,7 +249,8 @@ class ApiServer:
         if delay > 0:
             # Answered late, or at once when the server stops (a hung call must not hold it).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closed.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._closed.wait()
         if request.method in _WRITE_METHODS:
             self.writes[route.rt.key] += 1
             code = self.faults.take_write_fault(route.rt.key)
@@ -565,7 +566,8 @@ class ApiServer:
                     break
                 wait = min(remaining, self.bookmark_interval) if bookmarks else remaining
                 try:
-                    item: Event | None = await asyncio.wait_for(sub.queue.get(), wait)
+                    async with asyncio.timeout(wait):
+                        item: Event | None = await sub.queue.get()
                 except TimeoutError:
                     if bookmarks and sub.queue.empty() and loop.time() < deadline:
                         await send("BOOKMARK", bookmark())

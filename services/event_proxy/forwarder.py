@@ -51,7 +51,6 @@ once.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import json
 import logging
@@ -62,6 +61,7 @@ from dataclasses import dataclass
 
 import aiohttp
 
+from libs.common.background import cancel_and_wait
 from services.event_proxy.metrics import Metrics
 from services.event_proxy.outbox import Outbox, StoredEvent
 from services.event_proxy.ratelimit import TokenBucket
@@ -191,9 +191,7 @@ class Forwarder:
             await asyncio.wait(busy, timeout=grace)
         for task in [self._feeder, *self._workers]:
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         if self._session is not None:
             await self._session.close()
 

@@ -55,6 +55,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy import func, select, update
 
+from libs.common.background import cancel_and_wait
 from libs.common.errors import FailedPrecondition, NotFound
 from libs.jenkins import JenkinsClient, JenkinsError, JenkinsNotFound, JenkinsUnreachable
 from services.devops_server.ci import params, states
@@ -138,9 +139,7 @@ class Dispatcher:
     async def stop(self) -> None:
         for task in (self._listener, self._task):
             if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+                await cancel_and_wait(task)
         self._task = self._listener = None
 
     async def _listen(self, dsn: str) -> None:
@@ -163,7 +162,8 @@ class Dispatcher:
             self.kick()  # whatever ended while not listening
             while not connection.is_closed():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(closed.wait(), 5)
+                    async with asyncio.timeout(5):
+                        await closed.wait()
         finally:
             await connection.close()
 
@@ -180,7 +180,8 @@ class Dispatcher:
             except Exception:
                 logger.exception("a dispatcher pass failed; trying again on the next one")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             self._wake.clear()
 
     async def pass_once(self, *, refresh: bool | None = None) -> None:

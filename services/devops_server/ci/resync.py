@@ -105,7 +105,8 @@ class Resync(BackgroundLoop):
     async def _run(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval)
+                async with asyncio.timeout(self.interval):
+                    await self._wake.wait()
             await asyncio.sleep(self.settle)
             self._wake.clear()
             try:

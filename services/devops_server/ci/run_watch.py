@@ -32,6 +32,7 @@ import asyncpg
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from libs.common.background import cancel_and_wait
 from services.devops_server.ci import states
 from services.devops_server.store.tables import Pipeline, Run
 
@@ -56,9 +57,7 @@ class RunFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     def wakeup(self, workspace_id: int) -> asyncio.Event:
         """The event set on the next change in the workspace (take it before reading)."""
@@ -107,7 +106,8 @@ class RunFeed:
     async def wait(self, event: asyncio.Event, seconds: float) -> None:
         """Until `event` is set or `seconds` have passed."""
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(event.wait(), seconds)
+            async with asyncio.timeout(seconds):
+                await event.wait()
 
 
 @dataclass

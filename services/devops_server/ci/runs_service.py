@@ -313,7 +313,8 @@ class RunsService(runs_pb2_grpc.RunsServicer):
         """The run refreshed from Jenkins, or as stored if Jenkins takes longer than
         `READ_REFRESH_BUDGET` (a hung Jenkins must not hang reads of Workbench's own data)."""
         try:
-            return await asyncio.wait_for(self._dispatcher.refresh(run, name), READ_REFRESH_BUDGET)
+            async with asyncio.timeout(READ_REFRESH_BUDGET):
+                return await self._dispatcher.refresh(run, name)
         except TimeoutError:
             logger.info("run %s of %s served as stored: Jenkins is slow", run.seq, name)
             return run

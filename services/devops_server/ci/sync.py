@@ -101,7 +101,8 @@ class JobPusher:
         the reason, and the loop finishes the job (a push is idempotent).
         """
         try:
-            return await asyncio.wait_for(self.push(pipeline_id, force=force), self.request_timeout)
+            async with asyncio.timeout(self.request_timeout):
+                return await self.push(pipeline_id, force=force)
         except TimeoutError:
             reason = (
                 f"not pushed yet: Jenkins did not answer within {self.request_timeout:g} s; "
@@ -234,7 +235,8 @@ class SyncLoop(BackgroundLoop):
             if clean:
                 delay = self.base_delay
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.idle)
+                    async with asyncio.timeout(self.idle):
+                        await self._wake.wait()
             else:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_delay)

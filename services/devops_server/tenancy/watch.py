@@ -15,6 +15,7 @@ from typing import Any
 
 import asyncpg
 
+from libs.common.background import cancel_and_wait
 from services.devops_server.store.tables import Change
 from services.devops_server.tenancy.store import TenancyStore
 
@@ -36,9 +37,7 @@ class ChangeFeed:
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await cancel_and_wait(self._task)
 
     def _notify(self, *_: Any) -> None:
         self._wakeup.set()
@@ -73,4 +72,5 @@ class ChangeFeed:
                 yield batch
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(waiter.wait(), timeout=self._poll)
+                async with asyncio.timeout(self._poll):
+                    await waiter.wait()
