@@ -100,10 +100,11 @@ async def test_steady_state_makes_no_writes_across_resyncs(
     control_plane.reset_writes()
     before = reconciles("argocd-appproject"), reconciles("kubevela-namespace")
 
-    await asyncio.sleep(0.8)
-
-    # Each resync reconciled every workspace again...
-    assert reconciles("argocd-appproject") - before[0] >= 3 * len(workspaces)
-    assert reconciles("kubevela-namespace") - before[1] >= 3 * len(workspaces)
+    # Three resyncs (0.2 s apart, later on a loaded machine) reconcile every workspace again...
+    await eventually(
+        lambda: reconciles("argocd-appproject") - before[0] >= 3 * len(workspaces)
+        and reconciles("kubevela-namespace") - before[1] >= 3 * len(workspaces),
+        within=15,
+    )
     # ...and only the leader's lease renewals wrote anything.
     assert control_plane.total_writes - control_plane.writes[LEASES] == 0
