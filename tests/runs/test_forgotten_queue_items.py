@@ -11,29 +11,20 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import asyncpg
 import httpx
 
 from sandbox.jenkins._jenkins import LEFT_ITEM_RETENTION
 from tests.runs.conftest import CI, declarative
 
 SCRIPT = declarative(("Build", "echo 'hi'"))
+RUN = (
+    "SELECT state, queue_id, build_number, description FROM runs"
+    " WHERE workspace_id = $1 AND seq = $2"
+)
 
 
 async def stored(ci: CI, seq: int) -> dict[str, Any]:
-    assert ci.stack.settings.database_url
-    connection = await asyncpg.connect(ci.stack.settings.database_url)
-    try:
-        row = await connection.fetchrow(
-            "SELECT state, queue_id, build_number, description FROM runs"
-            " WHERE workspace_id = $1 AND seq = $2",
-            ci.workspace_id,
-            seq,
-        )
-    finally:
-        await connection.close()
-    assert row is not None
-    return dict(row)
+    return await ci.fetch_row(RUN, ci.workspace_id, seq)
 
 
 async def _finished_in_jenkins_only(ci: CI, pipeline: str) -> tuple[str, int]:
