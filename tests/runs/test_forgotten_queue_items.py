@@ -80,7 +80,7 @@ async def test_run_follows_its_build_once_the_queue_item_expired(ci: CI) -> None
 
 
 async def test_run_no_build_came_from_is_unknown(ci: CI) -> None:
-    run_id, queue_id = await _finished_in_jenkins_only(ci, "build")
+    run_id, _ = await _finished_in_jenkins_only(ci, "build")
     auth = (ci.jenkins.admin_user, ci.jenkins.api_token)
     async with httpx.AsyncClient(base_url=ci.jenkins.url, auth=auth) as http:
         deleted = await http.post(f"job/{ci.workspace_id}/job/build/1/doDelete")
@@ -93,4 +93,24 @@ async def test_run_no_build_came_from_is_unknown(ci: CI) -> None:
     row = await stored(ci, 1)
     assert row["build_number"] is None
     assert "no build of the job came from it" in row["description"]
-    assert queue_id > 0
+
+
+async def test_a_build_another_run_follows_is_not_taken_twice(ci: CI) -> None:
+    first, _ = await _finished_in_jenkins_only(ci, "build")
+    assert (await ci.wait("build", first))["state"] == "SUCCESS"
+    # A second run claiming the same queue item (as a stale row could).
+    await ci.fetch_row(
+        "INSERT INTO runs (pipeline_id, workspace_id, seq, jenkins, queue_id, state,"
+        " trigger_type, started_by, parameters, description, duration_ms)"
+        " SELECT pipeline_id, workspace_id, 2, jenkins, queue_id, 'QUEUE', trigger_type,"
+        " started_by, parameters, '', 0 FROM runs WHERE workspace_id = $1 AND seq = 1"
+        " RETURNING id",
+        ci.workspace_id,
+    )
+    await ci.jenkins.restart()
+
+    read = await ci.get("build", "/runs/2")
+
+    assert read.json()["state"] == "UNKNOWN"
+    assert (await stored(ci, 2))["build_number"] is None
+    assert (await stored(ci, 1))["build_number"] == 1
