@@ -227,6 +227,28 @@ class JenkinsClient:
             return False
         return True
 
+    async def build_of_queue_item(self, path: ItemPath, queue_id: int) -> int | None:
+        """The number of the job's build that queue item `queue_id` became; None if none did.
+
+        For a queue item Jenkins has forgotten (it answers for a left item about five
+        minutes, and not at all after a restart): every build's JSON carries the `queueId`
+        it came from. Jenkins exports its newest 100 builds as `builds`; an item older
+        than that is not looked for (`allBuilds` would load every build record).
+        """
+        data = await self._json(f"{job_url(path)}api/json", tree="builds[number,queueId]")
+        builds = data.get("builds")
+        if not isinstance(builds, list):
+            return None
+
+        for build in builds:
+            if not isinstance(build, dict):
+                continue
+            number, origin = build.get("number"), build.get("queueId")
+            if isinstance(number, int) and isinstance(origin, int) and origin == queue_id:
+                return number
+
+        return None
+
     async def build_info(self, path: ItemPath, number: int) -> dict[str, Any]:
         return await self._json(f"{run_url(path, number)}api/json")
 

@@ -315,12 +315,13 @@ class Endpoints:
         if rest == ["queue", "api", "json"]:
             return call.api(lambda depth: jenkins.exporter.queue(call.base))
         if rest == ["queue", "cancelItem"] and call.method == "POST":
-            item = jenkins.queue.get(int(await call.param("id") or 0))
+            raw = await call.param("id") or ""
+            item = jenkins.queue_item(int(raw)) if raw.isdigit() else None
             if item is None or not jenkins.cancel_queue_item(item):
                 return not_found()
             return redirect(call.base + "queue/")
         if len(rest) == 5 and rest[1] == "item" and rest[3:] == ["api", "json"]:
-            item = jenkins.queue.get(int(rest[2])) if rest[2].isdigit() else None
+            item = jenkins.queue_item(int(rest[2])) if rest[2].isdigit() else None
             if item is None:
                 return not_found()
             return call.api(lambda depth: jenkins.exporter.queue_item(item, call.base, depth))

@@ -3,9 +3,10 @@
 HTTP handlers translate requests into calls on `Jenkins`, and the controller keeps Jenkins's
 rules in one place: item names and the folder tree, the queue (quiet period, reuse of an
 identical pending item, BlockedItem while a non-concurrent job is building, LeftItem kept
-after it starts), the run lifecycle with its Generic Event notifications (initialize, started,
-completed, finalized), stop/term/kill, input submission, credentials stores, and the settings
-Configuration as Code manages.
+for `left_item_retention` after it leaves the queue, then forgotten), the run lifecycle
+with its Generic Event notifications (initialize, started, completed, finalized),
+stop/term/kill, input submission, credentials stores, and the settings Configuration as
+Code manages.
 
 A `JenkinsError` carries the HTTP status and the message a real server would answer with, so
 the HTTP layer has one place to turn failures into responses.
@@ -81,6 +82,12 @@ class Settings:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+# How long Jenkins answers for a queue item after it left the queue (started or cancelled):
+# `Queue.leftItems` is a cache whose entries expire five minutes after they are written.
+# A restart forgets every left item too (the cache lives in memory only).
+LEFT_ITEM_RETENTION = 300.0
+
+
 class Jenkins:
     """The controller: folder tree, queue, runs, credentials, settings, events."""
 
@@ -102,6 +109,8 @@ class Jenkins:
         self.casc_yaml = ""
         self.queue: dict[int, QueueItem] = {}
         self.next_queue_id = 1
+        # Seconds of virtual time a left queue item stays known (see LEFT_ITEM_RETENTION).
+        self.left_item_retention = LEFT_ITEM_RETENTION
         self.events = EventDispatcher(clock)
         self.exporter = Exporter(self)
         self.scm_files: dict[tuple[str, str], dict[str, str]] = {}
@@ -307,6 +316,7 @@ class Jenkins:
             values[definition.name] = value
             parameters.append(definition.value_json(value))
 
+        self.forget_left_items(older_than=self.left_item_retention)
         for queued in self.queue.values():
             if queued.job is job and queued.state != "left" and queued.values == values:
                 return queued
@@ -346,6 +356,7 @@ class Jenkins:
         if item.job.parent is None or item.job.name not in item.job.parent.children:
             item.cancelled = True
             item.state = "left"
+            item.left_ms = self.clock.now_ms()
             return
         self._start(item)
 
@@ -361,6 +372,26 @@ class Jenkins:
         item.why = None
         self.on_change()
         return True
+
+    def queue_item(self, queue_id: int) -> QueueItem | None:
+        """A queue item Jenkins still answers for: waiting, or left within the retention."""
+        self.forget_left_items(older_than=self.left_item_retention)
+        return self.queue.get(queue_id)
+
+    def forget_left_items(self, *, older_than: float = 0.0) -> int:
+        """Drop items that left the queue at least `older_than` virtual seconds ago; how many.
+
+        With the default, every left item goes, as on a restart.
+        """
+        cutoff = self.clock.now_ms() - int(older_than * 1000)
+        gone = [
+            queue_id
+            for queue_id, item in self.queue.items()
+            if item.state == "left" and (item.left_ms is None or item.left_ms <= cutoff)
+        ]
+        for queue_id in gone:
+            del self.queue[queue_id]
+        return len(gone)
 
     def pending(self, job: PipelineJob) -> QueueItem | None:
         return next((q for q in self.queue.values() if q.job is job and q.state != "left"), None)

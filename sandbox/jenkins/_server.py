@@ -4,8 +4,10 @@ The server is an aiohttp application run by an `AppRunner` inside the caller's e
 tests start it on a free port without threads. The state lives in a `Jenkins` controller that
 outlives the HTTP listener: `restart()` closes the listener (dropping every open connection)
 and opens a new one on the same port, keeping items, runs and credentials, and letting running
-builds carry on, as durable pipelines do across a real restart. With a state directory the
-state is also saved to disk after every change and loaded at start.
+builds carry on, as durable pipelines do across a real restart; queue items that had left the
+queue are forgotten, as a real restart forgets them (they are otherwise kept for
+`left_item_retention` seconds of virtual time, five minutes as in Jenkins). With a state
+directory the state is also saved to disk after every change and loaded at start.
 
 Fault knobs, for tests of Workbench's resilience:
 - `down()` / `up()`: the port refuses connections until brought back up;
@@ -64,6 +66,7 @@ class JenkinsStandIn:
         api_token: str | None = None,
         time_scale: float = 1.0,
         quiet_period: float | None = None,
+        left_item_retention: float | None = None,
         state_dir: str | Path | None = None,
         casc_path: str | Path | None = None,
         casc_reload_token: str | None = None,
@@ -77,6 +80,8 @@ class JenkinsStandIn:
         )
         if quiet_period is not None:
             self.jenkins.settings.quiet_period = quiet_period
+        if left_item_retention is not None:
+            self.jenkins.left_item_retention = left_item_retention
         self.state_dir = Path(state_dir) if state_dir is not None else None
         self.casc_path = str(casc_path) if casc_path is not None else None
         self.casc_reload_token = casc_reload_token
@@ -135,6 +140,7 @@ class JenkinsStandIn:
             _persist.save(self.jenkins, self.state_dir)
         await asyncio.sleep(downtime)
         self.session_id = secrets.token_hex(4)
+        self.jenkins.forget_left_items()
         await self.up()
 
     async def down(self) -> None:

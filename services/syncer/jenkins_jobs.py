@@ -35,10 +35,13 @@ new instance, then cleans the old one. Runs asked for after the move start on th
 instance (the dispatcher reads the workspace's instance per pass); a run asked for before
 its job exists there waits in QUEUE until this reconcile has pushed it.
 
-# TODO: Jenkins events find their run by pipeline and build number, whatever the instance;
-# the new instance numbers builds from 1 again, so an event of a moved workspace's build
-# can match a run of the old instance with that number. The dispatcher's polling keeps the
-# new runs right meanwhile; events need to match on the instance too.
+The new instance numbers builds from 1 again, so a run is always told apart by the
+instance it was handed to (`runs.jenkins`): Jenkins events look their run up by pipeline and
+build number, or the first time by queue item, among the runs of the instance the event came
+from (event-proxy names it) and runs not handed to any instance yet (see
+`services.devops_server.events.runs`); the dispatcher polls each run on its own instance, and
+the resync loop counts the builds it knows per instance. A build of the new instance never
+moves a run of the old one.
 
 On every resync the top level of each registered instance is listed too: an item that is not
 the folder of a workspace using that instance (now or before a move not finished yet) is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 from prometheus_client import REGISTRY
 
 from tests.drift.conftest import Drift, until
@@ -57,3 +58,31 @@ async def test_known_builds_are_not_imported_again(drift: Drift) -> None:
 
     assert (first, again) == (1, 0)
     assert len(await runs(drift, "app")) == 1
+
+
+async def test_builds_of_the_instance_a_workspace_left_do_not_hide_new_ones(drift: Drift) -> None:
+    await drift.pipeline("app")
+    url = drift.ci.stack.settings.database_url
+    assert url
+    connection = await asyncpg.connect(url)
+    try:
+        # Build 5 was the last one on the instance the workspace used before a move.
+        await connection.execute(
+            "INSERT INTO runs (pipeline_id, workspace_id, seq, jenkins, build_number, state,"
+            " trigger_type, started_by, parameters, description, duration_ms)"
+            " SELECT id, workspace_id, 1, 'jenkins-old', 5, 'SUCCESS', 'MANUAL', 'alice',"
+            " '[]'::jsonb, '', 0 FROM pipelines WHERE workspace_id = $1 AND name = 'app'",
+            drift.workspace_id,
+        )
+        await connection.execute(
+            "UPDATE pipelines SET last_run_seq = 1 WHERE workspace_id = $1", drift.workspace_id
+        )
+    finally:
+        await connection.close()
+    await build_in_jenkins(drift, "app")
+
+    imported = await drift.receiver.devops.resync.import_missed()
+
+    assert imported == 1
+    listed = sorted((r["runId"], r["state"]) for r in await runs(drift, "app"))
+    assert listed == [("1", "SUCCESS"), ("2", "SUCCESS")]

@@ -248,23 +248,60 @@ async def test_a_build_started_in_jenkins_shows_up_over_rest_through_event_proxy
     assert listed[0]["startedBy"] == jenkins.admin_user
 
 
-async def test_the_same_build_number_on_another_instance_is_another_run(
-    receiver: Receiver,
-) -> None:
+async def moved(receiver: Receiver) -> int:
+    """A pipeline of a workspace that uses jenkins-b now, after jenkins-a; the workspace."""
     await receiver.devops.instances.register(
         "jenkins-b", "http://127.0.0.1:2", "admin", "token", default=False, options={}
     )
-    workspace_id = await pipeline(receiver)
+    return await pipeline(receiver)
 
-    for event in build_events(workspace_id, result="FAILURE"):
-        await receiver.post(event)
-    for event in build_events(workspace_id):  # after a move, numbers start again at 1
-        await receiver.post(event, instance="jenkins-b")
 
-    stored = await query(
-        receiver, "SELECT seq, jenkins, build_number, state FROM runs ORDER BY seq"
+async def deliver(
+    receiver: Receiver, events: list[dict[str, Any]], instance: str = "jenkins-a"
+) -> None:
+    for event in events:
+        assert (await receiver.post(event, instance=instance)).status_code == 200
+
+
+async def runs_by_instance(receiver: Receiver) -> list[tuple[Any, ...]]:
+    """(seq, instance, queue item, build number, state) of every run."""
+    rows = await query(
+        receiver, "SELECT seq, jenkins, queue_id, build_number, state FROM runs ORDER BY seq"
     )
-    assert [tuple(r) for r in stored] == [
-        (1, "jenkins-a", 1, "FAILED"),
-        (2, "jenkins-b", 1, "SUCCESS"),
+    return [tuple(r) for r in rows]
+
+
+@pytest.mark.parametrize(("delivered", "old_state"), [(4, "FAILED"), (2, "RUNNING")])
+async def test_the_same_build_number_on_another_instance_is_another_run(
+    receiver: Receiver, delivered: int, old_state: str
+) -> None:
+    workspace_id = await moved(receiver)
+    # Build 1 on jenkins-a, finished or still running (its first `delivered` events).
+    await deliver(receiver, build_events(workspace_id, result="FAILURE")[:delivered])
+
+    # After the move, jenkins-b numbers builds from 1 again.
+    await deliver(receiver, build_events(workspace_id), "jenkins-b")
+
+    assert await runs_by_instance(receiver) == [
+        (1, "jenkins-a", 77, 1, old_state),
+        (2, "jenkins-b", 77, 1, "SUCCESS"),
     ]
+
+
+async def test_a_queue_item_id_is_matched_on_the_instance_the_run_was_handed_to(
+    receiver: Receiver,
+) -> None:
+    workspace_id = await moved(receiver)
+    await receiver.devops.runs.create(
+        workspace_id, "build", lambda _: [], trigger_type="MANUAL", started_by="alice"
+    )
+    # Handed to jenkins-a as its queue item 77, as the dispatcher records it.
+    await query(receiver, "UPDATE runs SET jenkins = 'jenkins-a', queue_id = 77")
+
+    await deliver(receiver, build_events(workspace_id), "jenkins-b")  # its own queue item 77
+    first = await runs_by_instance(receiver)
+    await deliver(receiver, build_events(workspace_id))  # jenkins-a's
+    then = await runs_by_instance(receiver)
+
+    assert first == [(1, "jenkins-a", 77, None, "QUEUE"), (2, "jenkins-b", 77, 1, "SUCCESS")]
+    assert then == [(1, "jenkins-a", 77, 1, "SUCCESS"), (2, "jenkins-b", 77, 1, "SUCCESS")]

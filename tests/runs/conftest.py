@@ -94,6 +94,17 @@ class CI:
         finally:
             await connection.close()
 
+    async def fetch_row(self, query: str, *args: Any) -> dict[str, Any]:
+        """One row straight from the stack's database (it must exist)."""
+        assert self.stack.settings.database_url
+        connection = await asyncpg.connect(self.stack.settings.database_url)
+        try:
+            row = await connection.fetchrow(query, *args)
+        finally:
+            await connection.close()
+        assert row is not None, "no such row"
+        return dict(row)
+
     async def run(
         self, pipeline: str, parameters: dict[str, str] | None = None, user: str = "admin"
     ) -> Any:

@@ -17,19 +17,12 @@ TESTS = f"writeFile file: 'reports/unit.xml', text: '''{JUNIT}'''\njunit 'report
 
 
 async def summary(ci: CI, name: str) -> dict[str, Any]:
-    assert ci.stack.settings.database_url
-    connection = await asyncpg.connect(ci.stack.settings.database_url)
-    try:
-        row = await connection.fetchrow(
-            "SELECT last_run_seq, last_run_state, last_run_at, total_runs, total_successes,"
-            " weather FROM pipelines WHERE workspace_id = $1 AND name = $2",
-            ci.workspace_id,
-            name,
-        )
-    finally:
-        await connection.close()
-    assert row is not None
-    return dict(row)
+    return await ci.fetch_row(
+        "SELECT last_run_seq, last_run_state, last_run_at, total_runs, total_successes,"
+        " weather FROM pipelines WHERE workspace_id = $1 AND name = $2",
+        ci.workspace_id,
+        name,
+    )
 
 
 async def input_step(ci: CI, name: str, run_id: str) -> tuple[str, str]:

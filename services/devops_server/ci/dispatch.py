@@ -40,8 +40,11 @@ Decisions:
   machine, so most of these polls find nothing to change; they repair what events missed.
 - A run cancelled while Jenkins is being asked to start it stays cancelled: the dispatcher
   records a queue item only on a run still in QUEUE, and withdraws the build otherwise.
-- A queue item Jenkins has forgotten (it keeps left items about five minutes) before
-  Workbench learnt its build number makes the run UNKNOWN.
+- A queue item Jenkins has forgotten before Workbench learnt its build number (Jenkins
+  answers for an item about five minutes after it left the queue, and not at all after a
+  restart) is looked for among the job's builds, each of which names the queue item it came
+  from (`queueId`); the run follows that build from then on. Only when no build came from
+  it (the item was cancelled, or Jenkins lost it) is the run UNKNOWN.
 """
 
 from __future__ import annotations
@@ -378,6 +381,32 @@ class Dispatcher:
 
     # Keeping runs current.
 
+    async def _build_of_forgotten_item(
+        self, client: JenkinsClient, path: Path, run: Run
+    ) -> int | None:
+        """The build a queue item Jenkins forgot became, unless the job is gone or another
+        run of the pipeline on that instance follows that build already."""
+        assert run.queue_id is not None
+        try:
+            number = await client.build_of_queue_item(path, run.queue_id)
+        except JenkinsNotFound:
+            return None
+        if number is None:
+            return None
+
+        async with self.store.sessions() as session:
+            other = await session.scalar(
+                select(Run.id)
+                .where(
+                    Run.pipeline_id == run.pipeline_id,
+                    Run.jenkins == run.jenkins,
+                    Run.build_number == number,
+                    Run.id != run.id,
+                )
+                .limit(1)
+            )
+        return number if other is None else None
+
     async def refresh(self, run: Run, name: str) -> Run:
         """The run brought up to date from Jenkins (unchanged if Jenkins does not answer)."""
         if states.is_final(run.state) or run.queue_id is None or not run.jenkins:
@@ -397,15 +426,27 @@ class Dispatcher:
             try:
                 item = await client.queue_item(run.queue_id)
             except JenkinsNotFound:
-                # TODO: look the build up by its queueId among the job's builds: after a long
-                # Jenkins or Workbench outage the build may exist though its queue item is gone.
-                gone = "Jenkins no longer knows this run's queue item"
-                return await self._move(run, states.UNKNOWN, description=gone) or run
-            if item.cancelled:
-                return await self._move(run, states.CANCELED) or run
-            if item.build_number is None:
-                return run
-            number = item.build_number
+                found = await self._build_of_forgotten_item(client, path, run)
+                if found is None:
+                    gone = (
+                        "Jenkins no longer knows this run's queue item, and no build of the "
+                        "job came from it"
+                    )
+                    return await self._move(run, states.UNKNOWN, description=gone) or run
+                logger.info(
+                    "run %s of %s: queue item %s forgotten by Jenkins, found as build %s",
+                    run.seq,
+                    name,
+                    run.queue_id,
+                    found,
+                )
+                number = found
+            else:
+                if item.cancelled:
+                    return await self._move(run, states.CANCELED) or run
+                if item.build_number is None:
+                    return run
+                number = item.build_number
 
         try:
             info = await client.build_info(path, number)

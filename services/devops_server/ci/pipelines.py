@@ -26,10 +26,11 @@ tenancy change log, in the same transaction: the syncer follows that log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,17 @@ WEATHER_PREFIX = "PIPELINE_WEATHER_"
 WEATHERS = ("SUNNY", "PARTIALLY", "CLOUDY", "RAINING", "STORM")
 HEALTH = {"SUNNY": 100, "PARTIALLY": 80, "CLOUDY": 60, "RAINING": 40, "STORM": 20}
 RUN_STATES = tuple(api.PipelineRunState.keys())
+
+# `pg_advisory_xact_lock(PUSH_LOCK, <pipeline id as int4>)`: one push of a pipeline at a time
+# across every devops-server process (see `sync`). Two-key locks are a key space apart from
+# the one-key locks of the tenancy change log, and the first key keeps them apart from the
+# dispatcher's (`runs.DISPATCH_LOCK`).
+PUSH_LOCK = 0x50555348  # "PUSH"
+
+
+def push_lock_key(pipeline_id: int) -> int:
+    """The pipeline id folded into int4; ids past 2**31 share a key, which only serialises."""
+    return (pipeline_id + 2**31) % 2**32 - 2**31
 
 
 def millis(moment: datetime | None) -> int:
@@ -418,6 +430,19 @@ class PipelineStore:
         return items, int(result[0].total)
 
     # The sync side.
+
+    @contextlib.asynccontextmanager
+    async def push_lock(self, pipeline_id: int) -> AsyncIterator[None]:
+        """Hold the pipeline's push lock in PostgreSQL, waiting for any other holder.
+
+        The lock lives in a transaction of its own, on a connection held for the whole
+        block; it goes when the block ends, however it ends (a connection lost drops it too).
+        """
+        async with self._sessions.begin() as session:
+            await session.execute(
+                select(func.pg_advisory_xact_lock(PUSH_LOCK, push_lock_key(pipeline_id)))
+            )
+            yield
 
     async def pending(self, after: int = 0, limit: int = 100) -> list[int]:
         """Pipelines Jenkins does not have the latest definition of, by id after `after`."""

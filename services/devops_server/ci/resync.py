@@ -17,7 +17,8 @@ Each pass does two cheap things:
   push makes one). Each new drift counts in `workbench_drift_detected_total{kind}`.
 - Missed builds. Per workspace folder that holds pushed pipelines, one
   `api/json?tree=jobs[name,nextBuildNumber,lastBuild[number]]` call; a job whose last build
-  number is above the highest Workbench knows has builds whose events were lost. Each
+  number is above the highest Workbench knows on that instance (a workspace moved to
+  another instance numbers its builds from 1 again) has builds whose events were lost. Each
   (at most `import_limit` per job and pass, newest kept) is read with `build_info` and
   applied exactly as its event would have been (`events.runs.apply_run_event`: imported as a
   run, or, for a build Workbench queued, matched by its queue id), under a lock on the
@@ -211,7 +212,8 @@ class Resync(BackgroundLoop):
             rows = (
                 await session.execute(
                     select(Pipeline.id, Pipeline.jenkins_name, func.max(Run.build_number))
-                    .outerjoin(Run, Run.pipeline_id == Pipeline.id)
+                    # Builds on this instance only: a moved workspace's numbers start at 1.
+                    .outerjoin(Run, (Run.pipeline_id == Pipeline.id) & (Run.jenkins == instance))
                     .where(
                         Pipeline.workspace_id == workspace_id,
                         Pipeline.jenkins_name.in_(list(last_builds)),

@@ -19,15 +19,25 @@ renamed since the last push (`jenkins_name`), create or update the job from the 
 config.xml, then enable or disable it. Marking it done only records the generation that
 was read before the push, so a change saved meanwhile stays pending.
 
+IMPORTANT: one push of a pipeline at a time, across all replicas. Every devops-server
+process pushes (saves, the loop, the syncer's convergence), so two of them can push one
+pipeline at once; unordered, the older generation's config.xml could reach Jenkins last
+while the newer one is recorded as synced, and nothing would ever push it again. So a push
+holds the pipeline's push lock (`lock`) from reading the row until the push is recorded:
+first an asyncio lock (pushes of one pipeline in one process queue in memory, not on
+database connections), then a PostgreSQL advisory lock on the pipeline
+(`PipelineStore.push_lock`) that other processes wait for. Whoever takes it next reads the
+row afresh, so the generation pushed last is always the newest one read, and the record
+(`mark_synced` keeps the greatest generation) never claims more than Jenkins holds. The
+drift check and the convergence hold the same lock, so neither reads half of a push made
+by another replica. A push waiting for the lock in a request is bounded by
+`request_timeout` like any other; the loop pushes it later.
+
 Deleting a pipeline records the removal of its job in the same transaction; the job is
 deleted at once if Jenkins answers, else by the loop later (see `removals`).
 `ResyncWorkspace` (the SDK) makes a whole workspace pending again, so the loop pushes every
 job once more. A workspace moved to another instance needs no such call: the syncer
 converges it there (`ConvergeWorkspace`, see `converge`), pushing only what is missing.
-
-TODO: pushes of one pipeline are serialised within a process only; two devops-server
-replicas pushing different generations of one pipeline at once could leave the older one in
-Jenkins while the newer is recorded as synced. An advisory lock per pipeline would close it.
 """
 
 from __future__ import annotations
@@ -36,7 +46,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from libs.common.background import BackgroundLoop
 from libs.common.errors import WorkbenchError
@@ -87,12 +97,18 @@ class JobPusher:
         """`push` for a caller that holds `lock(pipeline_id)` already (`ci.converge`)."""
         return await self._push(pipeline_id, force=force)
 
-    def lock(self, pipeline_id: int) -> asyncio.Lock:
-        """The lock pushes of one pipeline hold (the drift check holds it too)."""
-        lock = self._locks.get(pipeline_id)
-        if lock is None:
-            lock = self._locks[pipeline_id] = asyncio.Lock()
-        return lock
+    @contextlib.asynccontextmanager
+    async def lock(self, pipeline_id: int) -> AsyncIterator[None]:
+        """The lock pushes of one pipeline hold, in this process and then in PostgreSQL.
+
+        The drift check and the convergence hold it too (see the module docstring).
+        """
+        local = self._locks.get(pipeline_id)
+        if local is None:
+            local = self._locks[pipeline_id] = asyncio.Lock()
+
+        async with local, self._store.push_lock(pipeline_id):
+            yield
 
     async def push_in_request(self, pipeline_id: int, *, force: bool = False) -> str:
         """`push`, bounded by `request_timeout`: a slow Jenkins must not hold a save's answer.
