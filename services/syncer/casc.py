@@ -27,7 +27,10 @@ instances (the resync), a registration changed or removed (devops-server's chang
 kind `jenkins`), and its ConfigMaps: one `ListWatch` per namespace that holds one, started the
 first time an instance is placed there, whose events queue the instance its label names. So
 a ConfigMap edited or deleted by hand is repaired at once, and a watch that ends or expires
-lists again (see `libs.controller.watch`).
+lists again (see `libs.controller.watch`). A member cluster changed (kind `cluster`: removed,
+or registered again with other credentials or at another server) has its watches stopped
+and its client closed, and the instances placed there are queued: their next reconcile
+reads its kubeconfig again and watches through the new client.
 
 A reconcile of instance `a`, told nothing about why it runs:
 
@@ -294,6 +297,8 @@ class JenkinsCasc:
         self._instances = InstanceClients(devops)
         self._clusters = ClusterClients(self._kubeconfig)
         self._watched: dict[tuple[str, str], _Watched] = {}
+        self._placed: dict[str, str] = {}  # instance -> member cluster of its ConfigMap
+        self._cluster_changes: dict[str, int] = {}  # how often each cluster was dropped
         self._reported: dict[str, str] = {}  # instance -> digest last reported as rejected
         self.enqueue: Callable[[str], None] = lambda instance: None
         self.writes = 0
@@ -319,6 +324,26 @@ class JenkinsCasc:
         for instance in instances:
             self.enqueue(instance)
 
+    async def clusters_changed(self, clusters: set[str]) -> None:
+        """Member clusters registered again or removed (devops-server's change stream): their
+        ConfigMap watches stop and their clients close, and the instances placed there are
+        queued, so they reconcile with the cluster's new credentials (or fail without)."""
+        for cluster in clusters:
+            dropped = [self._watched.pop(key) for key in list(self._watched) if key[0] == cluster]
+            tasks = [watched.task for watched in dropped if watched.task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._clusters.forget(cluster)
+            self._cluster_changes[cluster] = self._cluster_changes.get(cluster, 0) + 1
+            logger.info(
+                "%s: member cluster %s changed; its client is made again", self.name, cluster
+            )
+
+        for instance, cluster in list(self._placed.items()):
+            if cluster in clusters:
+                self.enqueue(instance)
+
     def configmap(self, where: Placement) -> Obj | None:
         """The ConfigMap at `where` as last listed or watched (None if not watched yet)."""
         watched = self._watched.get((where.cluster, where.namespace))
@@ -339,11 +364,11 @@ class JenkinsCasc:
         first call for that namespace and runs until `close`."""
         key = (where.cluster, where.namespace)
         api = self._control_plane
-        if where.cluster and key not in self._watched:
-            # TODO: a member cluster registered again with other credentials keeps its old
-            # client (and watch) until the next term; ClusterClients.forget on a cluster
-            # change would need the change follower to pass cluster changes on too.
+        while where.cluster and key not in self._watched:
+            changes = self._cluster_changes.get(where.cluster, 0)
             api = await self._clusters.api(where.cluster)
+            if self._cluster_changes.get(where.cluster, 0) == changes:
+                break  # else the cluster changed meanwhile, and `api` may be its old client
         # IMPORTANT: no await between this look-up and the registration below, or two
         # reconciles could each start a watch of the namespace and one would never stop.
         watched = self._watched.get(key)
@@ -392,9 +417,11 @@ class JenkinsCasc:
             with contextlib.suppress(KeyError):
                 REJECTED_GAUGE.remove(name)
             self._reported.pop(name, None)
+            self._placed.pop(name, None)
             return
 
         where = placement(instance)
+        self._placed[name] = where.cluster
         watched = await self._watch(where)
         actual = watched.cache.get(where.name, where.namespace)
         owner = ((actual or {}).get("metadata") or {}).get("labels", {}).get(INSTANCE_LABEL)

@@ -16,7 +16,10 @@ controller keeps an informer cache:
   reloads the whole view. It then hands the affected workspace ids to the controllers.
 
 A `jenkins` change (an instance registered again or removed) affects no workspace here; its
-instance name goes to `on_instances`, for the controller keyed by instance.
+instance name goes to `on_instances`, for the controller keyed by instance. The names of
+changed clusters also go to `on_clusters`, awaited before the view is reloaded, for a
+controller that keeps its own client of each member cluster: a cluster registered again
+may have other credentials, or be another server altogether.
 
 Which changes affect which workspaces: a workspace change affects that workspace; a binding
 change (`7/member-1/team-a`) and a repository change (`7/build`: pipeline `build` of
@@ -36,7 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from workbench_sdk.devops.v1 import pipelines_pb2
@@ -185,6 +188,7 @@ class ChangeFollower:
         self._view = view
         self._notify = notify
         self.on_instances: Callable[[set[str]], None] = lambda names: None
+        self.on_clusters: Callable[[set[str]], Awaitable[None]] = _nothing
         self._batch_seconds = batch_seconds
         self._retry_seconds = retry_seconds
         self._pending: list[pb.Change] = []
@@ -264,6 +268,8 @@ class ChangeFollower:
                 instances.add(change.key)
         if instances:
             self.on_instances(instances)
+        if clusters:
+            await self.on_clusters(clusters)
 
         if clusters or len(workspaces) > RELOAD_THRESHOLD:
             before = self._view.bound_to(clusters)
@@ -273,3 +279,7 @@ class ChangeFollower:
         for workspace_id in sorted(workspaces):
             await self._view.refresh(workspace_id)
         return workspaces
+
+
+async def _nothing(clusters: set[str]) -> None:
+    """The default `on_clusters`: no one keeps clients of member clusters."""

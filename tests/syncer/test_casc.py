@@ -21,6 +21,7 @@ from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from prometheus_client import REGISTRY
 from workbench_sdk.devops.v1 import jenkins_pb2 as jenkins_sdk
+from workbench_sdk.devops.v1 import tenancy_pb2 as tenancy_sdk
 
 from libs.devops_client import DevopsClient
 from sandbox.jenkins import JenkinsStandIn
@@ -110,6 +111,12 @@ def annotations(cluster: KubeStandIn) -> dict[str, str]:
 
 def applied(cluster: KubeStandIn) -> bool:
     return APPLIED in annotations(cluster) and REJECTED not in annotations(cluster)
+
+
+def applied_in(member: KubeStandIn) -> bool:
+    """Whether the ConfigMap in namespace `ci` of a member cluster records a document applied."""
+    found = configmap(member, "jenkins-casc-config", "ci") or {}
+    return APPLIED in ((found.get("metadata") or {}).get("annotations") or {})
 
 
 def controller(syncer: Syncer) -> JenkinsCasc:
@@ -218,6 +225,41 @@ async def test_an_instance_in_a_member_cluster_gets_the_configmap_in_its_namespa
     await eventually(lambda: receiver_in(member, "jenkins-casc-config", "ci") == RECEIVER)
     await eventually(lambda: jenkins.receiver == RECEIVER)
     assert configmap(control_plane) is None
+
+
+async def test_a_member_cluster_registered_again_elsewhere_gets_the_writes_there(
+    sdk: DevopsClient, member: KubeStandIn, jenkins: JenkinsStandIn, syncer: Syncer
+) -> None:
+    member.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}})
+    await register(sdk, jenkins, event_proxy_url=RECEIVER, cluster=MEMBER, namespace="ci")
+    await eventually(lambda: applied_in(member))
+    moved = KubeStandIn(f"{MEMBER}-moved")
+    await moved.start()
+    try:
+        moved.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}})
+
+        await sdk.call(sdk.tenancy.RemoveCluster, tenancy_sdk.ClusterRef(name=MEMBER))
+        request = tenancy_sdk.RegisterClusterRequest(
+            name=MEMBER, kubeconfig=moved.kubeconfig_text()
+        )
+        await sdk.call(sdk.tenancy.RegisterCluster, request)
+
+        await eventually(lambda: applied_in(moved))
+        member.reset_writes()
+        await register(
+            sdk,
+            jenkins,
+            event_proxy_url="http://10.0.0.7:9095/event",
+            cluster=MEMBER,
+            namespace="ci",
+        )
+        await eventually(lambda: jenkins.receiver == "http://10.0.0.7:9095/event")
+        await eventually(
+            lambda: receiver_in(moved, "jenkins-casc-config", "ci") == "http://10.0.0.7:9095/event"
+        )
+        assert member.writes["configmaps"] == 0
+    finally:
+        await moved.stop()
 
 
 # Drift.
