@@ -3,7 +3,8 @@
 The kubeconfig of a cluster comes from a loader (apiserver and syncer ask devops-server for
 it); the registry builds an independent `ApiClient` from it, so clusters never share
 configuration. `forget` closes a cluster's client when the cluster is removed or its
-credentials change.
+credentials change; a client being built meanwhile, perhaps from the old kubeconfig, is
+closed too and built again.
 
 Kubernetes failures become domain errors here, in one table (`translate`), with the cause
 chained: 404 NotFound, 409 AlreadyExists or Conflict, 422 InvalidArgument, 401/403
@@ -73,6 +74,7 @@ class ClusterClients:
         self._loader = loader
         self._clients: dict[str, k8s.ApiClient] = {}
         self._reachable: dict[str, tuple[float, bool]] = {}
+        self._forgotten: dict[str, int] = {}  # how often each cluster was forgotten
         self._lock = asyncio.Lock()
 
     async def api(self, cluster: str) -> k8s.ApiClient:
@@ -82,13 +84,15 @@ class ClusterClients:
             return existing
 
         async with self._lock:
-            existing = self._clients.get(cluster)
-            if existing is not None:
-                return existing
-            kubeconfig = yaml.safe_load(await self._loader(cluster))
-            made: k8s.ApiClient = await k8s_config.new_client_from_config_dict(kubeconfig)
-            self._clients[cluster] = made
-            return made
+            while (existing := self._clients.get(cluster)) is None:
+                forgotten = self._forgotten.get(cluster, 0)
+                kubeconfig = yaml.safe_load(await self._loader(cluster))
+                made: k8s.ApiClient = await k8s_config.new_client_from_config_dict(kubeconfig)
+                if self._forgotten.get(cluster, 0) == forgotten:
+                    self._clients[cluster] = made
+                else:  # forgotten while it was read: the kubeconfig may be the old one
+                    await made.close()
+            return existing
 
     async def core(self, cluster: str) -> k8s.CoreV1Api:
         return k8s.CoreV1Api(await self.api(cluster))
@@ -120,6 +124,7 @@ class ClusterClients:
             raise translate(cluster, error) from error
 
     async def forget(self, cluster: str) -> None:
+        self._forgotten[cluster] = self._forgotten.get(cluster, 0) + 1
         self._reachable.pop(cluster, None)
         found = self._clients.pop(cluster, None)
         if found is not None:

@@ -15,6 +15,18 @@ understands these, and keeps the whole document so `export` can hand it back:
 Any other root element fails as the plugin fails ("No configurator for the following root
 elements"). `check` answers `[]` or `[{line, message}]`. Secrets are exported in an encrypted
 looking `{...}` form, as the plugin does, and such values are read back when applied.
+
+Check and apply differ as in the plugin. Its check is a dry run of every configurator: it
+resolves each element (an unknown root, an unknown credential kind fails) but never calls a
+setter. Apply runs the configurators for real, one root element after another, and a setter
+that refuses its value raises in the middle; nothing is undone, so the root elements and
+attributes set before it stay in force and the rest of the document is not applied (the
+plugin's `BulkChange` only skips the save). The stand-in has one such setter, the one of
+core Jenkins: `jenkins.numExecutors` below 0 passes the check and fails the apply (and a
+reload that reads it) with an `ApplyError`, answered 500 as Jenkins answers an exception.
+(A document the check refuses is answered 400 by the stand-in's apply, 500 by the plugin's.)
+The order here is `jenkins`, `unclassified`, `credentials`; within `jenkins`, the order of
+the keys listed above.
 """
 
 from __future__ import annotations
@@ -54,6 +66,10 @@ class CascError(ValueError):
         self.line = line
 
 
+class ApplyError(CascError):
+    """A document that passed the check and failed while it was applied, partly in force."""
+
+
 def parse(text: str) -> dict[str, Any]:
     try:
         document = yaml.safe_load(text) or {}
@@ -70,22 +86,31 @@ def parse(text: str) -> dict[str, Any]:
 
 def check(text: str) -> list[dict[str, Any]]:
     try:
-        parse(text)
+        _dry_run(text)
     except CascError as exc:
         return [{"line": exc.line if exc.line is not None else -1, "message": exc.message}]
     return []
 
 
-def apply(jenkins: Jenkins, text: str) -> None:
-    """Apply a YAML document to the running stand-in."""
+def _dry_run(text: str) -> dict[str, Any]:
+    """The plugin's check: every element resolved, no setter called; the document."""
     document = parse(text)
+    for entry in _credential_entries(document):
+        _credential(entry)
+    return document
+
+
+def apply(jenkins: Jenkins, text: str) -> None:
+    """Apply a YAML document to the running stand-in: checked first, as the plugin does,
+    then set (an `ApplyError` leaves it partly applied, see the module docstring)."""
+    document = _dry_run(text)
     settings = jenkins.settings
 
     core = document.get("jenkins") or {}
     if "systemMessage" in core:
         settings.system_message = str(core["systemMessage"])
     if "numExecutors" in core:
-        settings.num_executors = int(core["numExecutors"])
+        settings.num_executors = _executors(core["numExecutors"])
     if "quietPeriod" in core:
         settings.quiet_period = float(core["quietPeriod"])
     issuer = core.get("crumbIssuer")
@@ -103,15 +128,33 @@ def apply(jenkins: Jenkins, text: str) -> None:
         jenkins.events.receiver = str((dispatcher or {}).get("receiver") or "") or None
         jenkins.events.referrer = jenkins.root_url()
 
-    system = (document.get("credentials") or {}).get("system") or {}
-    for domain in system.get("domainCredentials") or []:
-        for entry in (domain or {}).get("credentials") or []:
-            credential = _credential(entry)
-            jenkins.root.credentials.domains["_"][credential.id] = credential
+    for entry in _credential_entries(document):
+        credential = _credential(entry)
+        jenkins.root.credentials.domains["_"][credential.id] = credential
 
     jenkins.casc_yaml = text
     jenkins.on_change()
     logger.info("configuration as code applied (%d root elements)", len(document))
+
+
+def _executors(value: Any) -> int:
+    """Core Jenkins's `setNumExecutors`, which refuses a negative count."""
+    count = int(value)
+    if count < 0:
+        raise ApplyError(
+            'Failed to set attribute numExecutors: Incorrect field "# of executors": '
+            f"{count}. It should be a non-negative number."
+        )
+    return count
+
+
+def _credential_entries(document: dict[str, Any]) -> list[Any]:
+    system = (document.get("credentials") or {}).get("system") or {}
+    return [
+        entry
+        for domain in system.get("domainCredentials") or []
+        for entry in (domain or {}).get("credentials") or []
+    ]
 
 
 def _credential(entry: dict[str, Any]) -> Credential:

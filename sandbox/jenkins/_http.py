@@ -670,6 +670,8 @@ class Endpoints:
         if rest == ["apply"] and method == "POST":
             try:
                 _casc.apply(self.jenkins, await call.request.text())
+            except _casc.ApplyError as exc:  # passed the check; Jenkins's error page
+                return _page(500, "Configuration as Code error", exc.message)
             except _casc.CascError as exc:
                 return json_response([{"line": exc.line or -1, "message": exc.message}], 400)
             return web.Response(status=200)

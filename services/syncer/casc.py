@@ -19,47 +19,82 @@ control-plane cluster, so two of them never share one. The document is the key
 (`CASC_JENKINS_CONFIG=/var/jenkins_home/casc_configs/`, `CASC_MERGE_STRATEGY=override`), so an
 installer's `jenkins.yaml` in the same ConfigMap stays the installer's. The syncer owns that
 one key, its two labels (`workbench.io/jenkins-instance`, `app.kubernetes.io/managed-by`) and
-two annotations; it never deletes the ConfigMap, not even once the instance is unregistered
-(its Jenkins may still mount it).
+three annotations, and the last-good ConfigMap beside it (below); it never deletes either,
+not even once the instance is unregistered (its Jenkins may still mount the first).
 
 The `jenkins-casc` controller is keyed by instance name. Its keys are the registered
 instances (the resync), a registration changed or removed (devops-server's change stream,
 kind `jenkins`), and its ConfigMaps: one `ListWatch` per namespace that holds one, started the
 first time an instance is placed there, whose events queue the instance its label names. So
 a ConfigMap edited or deleted by hand is repaired at once, and a watch that ends or expires
-lists again (see `libs.controller.watch`).
+lists again (see `libs.controller.watch`). A member cluster changed (kind `cluster`: removed,
+or registered again with other credentials or at another server) has its watches stopped
+and its client closed, and the instances placed there are queued: their next reconcile
+reads its kubeconfig again and watches through the new client.
 
 A reconcile of instance `a`, told nothing about why it runs:
 
 1. The registration (`ListJenkins`); gone, nothing to do. The desired document and its
    digest (SHA-256, 16 hex digits).
 2. At rest, the ConfigMap holds the document and its annotation `workbench.io/casc-applied`
-   carries its digest: Jenkins accepted it. Then only Jenkins's export is read, to see that
+   carries its digest: Jenkins applied it. Then only Jenkins's export is read, to see that
    the root URL and the receiver are still in force; if not (a Jenkins restarted from other
-   sources, an edit in its UI), the document is loaded again (step 4). No write at all.
+   sources, an edit in its UI), the document is loaded again (step 4). No write at all, once
+   the last-good copy (below) holds the document.
 3. Otherwise the document is checked (`configuration-as-code/check`). A rejection is reported
    (below) and nothing else happens: the ConfigMap keeps the last good document and Jenkins
    keeps running it. A document that passes is written into the ConfigMap (a create, or a
    merge patch of the key carrying the `resourceVersion` it compared against, so an edit
    made meanwhile answers 409 and the key is retried against the newer state).
 4. Loading: `configuration-as-code/reload`, which makes Jenkins read its sources again, the
-   mounted ConfigMap among them; then the export says whether the document is in force. The
+   mounted ConfigMap among them, then `configuration-as-code/apply` of the document. The
    kubelet refreshes a mounted ConfigMap a minute or so after it changed, so right after a
-   write Jenkins may still read the old file (and the sandbox Jenkins mounts none at all):
-   then the document is applied directly (`configuration-as-code/apply`), which takes effect
-   now, while the ConfigMap is what a restarted Jenkins reads.
-5. The digest is recorded in `workbench.io/casc-applied`, and a rejection note removed.
+   write the reload may still read the old file (and the sandbox Jenkins mounts none at
+   all); the apply takes effect now, and its answer is the only one that says whether the
+   document itself applies (the export shows two settings, the reload reads other files).
+5. The document is copied into the last-good ConfigMap, its digest recorded in
+   `workbench.io/casc-applied`, and a rejection note removed.
 
-A rejected configuration (Jenkins's check finds problems: a root element no installed plugin
-configures, an attribute it does not know) is reported three ways, once per document: a
-warning in the log naming the instance and Jenkins's first problem, the gauge
+A rejected configuration is reported three ways, once per document: a warning in the log
+naming the instance and Jenkins's first problem, the gauge
 `workbench_syncer_casc_rejected{instance}` at 1, and the annotation
-`workbench.io/casc-rejected: "<digest>: line <n>: <message>"` on the ConfigMap (created
-without the key when there is none yet). The key does not fail: the document cannot pass
-until the registration changes, which queues the instance again.
-# TODO: a document that passes the check and still fails `apply` stays in the ConfigMap
-# (the key retries, and the log says why); rolling back needs the last good text kept
-# somewhere Jenkins does not read, which a mounted directory makes awkward.
+`workbench.io/casc-rejected: "<digest>: <problem>"` on the ConfigMap (created without the
+key when there is none yet). Jenkins rejects a document in one of two ways:
+
+- Its check finds problems (a root element no installed plugin configures, an attribute it
+  does not know). The key does not fail: the document cannot pass until the registration
+  changes, which queues the instance again; it is checked again at every pass.
+- It passes the check and fails the apply. The plugin's check is a dry run that calls no
+  setter, so a value only a setter refuses (a negative executor count) gets through; the
+  apply then configures root element after root element and stops at the refusal, undoing
+  nothing, so Jenkins runs part of the document. That is rolled back at once: the last good
+  document goes back into the ConfigMap (so neither a reload nor a restarted Jenkins reads
+  the broken one), is reloaded and applied over the half-applied state, and the annotation
+  `workbench.io/casc-rolled-back: <digest>` names the document that failed. The key holds
+  the last good document from then on and never tries that digest again (applying it would
+  break Jenkins again at every pass) until the registration changes, or someone removes the
+  annotation to have it tried once more. An instance whose very first document fails has
+  nothing to go back to: the key is removed from the ConfigMap and Jenkins reloads its other
+  sources, but what the failed apply had set stays until a document sets it again. (CasC
+  never resets what a document leaves out, so the last good document undoes exactly what it
+  sets itself.)
+
+Where the last good document is kept: in a second ConfigMap beside the first, named after it
+with the suffix `.last-good` (`jenkins-casc-config.last-good`), same labels, key
+`workbench.yaml`. Jenkins must never read it, and the plugin reads every `.yml`/`.yaml` file
+of the mounted directory, so a second key of the mounted ConfigMap would be loaded as a
+source (one named otherwise would rely on that file pattern, and share the 1 MiB of the
+ConfigMap with the installer's files). An annotation on the mounted ConfigMap would not be
+read by Jenkins, but all annotations of an object share 256 KiB (kubectl's
+`last-applied-configuration` may already hold a copy of the whole ConfigMap there), and an
+agent-template-heavy document would not fit. No chart mounts the second ConfigMap, it has
+1 MiB of its own, the one ConfigMap watch of the namespace sees it (its events queue the
+instance, so a copy deleted by hand is written again at once), and the dot cannot occur in an
+instance name (a DNS label), so no other instance's ConfigMap can be called that. The two are
+not written atomically, hence the order: the copy is written after Jenkins applied a
+document and before that is recorded, and before a document Jenkins applied is overwritten
+by a new one; a syncer stopping between two writes leaves a state the next reconcile goes on
+from.
 
 Only the root URL and the receiver are compared against Jenkins's export: the plugin's export
 writes defaults and normalised values of its own for everything else (agent templates
@@ -114,6 +149,8 @@ DEFAULT_RECEIVER = "http://127.0.0.1:9095/event"
 INSTANCE_LABEL = "workbench.io/jenkins-instance"
 APPLIED = "workbench.io/casc-applied"
 REJECTED = "workbench.io/casc-rejected"
+ROLLED_BACK = "workbench.io/casc-rolled-back"
+LAST_GOOD = ".last-good"  # suffix of the ConfigMap keeping the last document Jenkins applied
 SELECTOR = f"{INSTANCE_LABEL},{MANAGED_BY[0]}={MANAGED_BY[1]}"
 # The settings compared against Jenkins's export (see the module docstring).
 COMPARED = (("unclassified", "location", "url"), ("unclassified", "eventDispatcher", "receiver"))
@@ -142,6 +179,11 @@ class Placement:
     namespace: str
     name: str
 
+    @property
+    def last_good(self) -> Placement:
+        """The ConfigMap beside it that keeps the last document Jenkins applied."""
+        return Placement(self.cluster, self.namespace, self.name + LAST_GOOD)
+
 
 def placement(instance: jenkins_api.JenkinsInstance) -> Placement:
     if instance.namespace:
@@ -169,6 +211,10 @@ def desired_document(instance: jenkins_api.JenkinsInstance) -> Obj:
 
 def render(document: Obj) -> str:
     return yaml.safe_dump(document, sort_keys=True, allow_unicode=True, default_flow_style=False)
+
+
+def digest_of(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def _merged(base: Obj, over: Obj) -> Obj:
@@ -251,6 +297,8 @@ class JenkinsCasc:
         self._instances = InstanceClients(devops)
         self._clusters = ClusterClients(self._kubeconfig)
         self._watched: dict[tuple[str, str], _Watched] = {}
+        self._placed: dict[str, str] = {}  # instance -> member cluster of its ConfigMap
+        self._cluster_changes: dict[str, int] = {}  # how often each cluster was dropped
         self._reported: dict[str, str] = {}  # instance -> digest last reported as rejected
         self.enqueue: Callable[[str], None] = lambda instance: None
         self.writes = 0
@@ -276,6 +324,26 @@ class JenkinsCasc:
         for instance in instances:
             self.enqueue(instance)
 
+    async def clusters_changed(self, clusters: set[str]) -> None:
+        """Member clusters registered again or removed (devops-server's change stream): their
+        ConfigMap watches stop and their clients close, and the instances placed there are
+        queued, so they reconcile with the cluster's new credentials (or fail without)."""
+        for cluster in clusters:
+            dropped = [self._watched.pop(key) for key in list(self._watched) if key[0] == cluster]
+            tasks = [watched.task for watched in dropped if watched.task is not None]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self._clusters.forget(cluster)
+            self._cluster_changes[cluster] = self._cluster_changes.get(cluster, 0) + 1
+            logger.info(
+                "%s: member cluster %s changed; its client is made again", self.name, cluster
+            )
+
+        for instance, cluster in list(self._placed.items()):
+            if cluster in clusters:
+                self.enqueue(instance)
+
     def configmap(self, where: Placement) -> Obj | None:
         """The ConfigMap at `where` as last listed or watched (None if not watched yet)."""
         watched = self._watched.get((where.cluster, where.namespace))
@@ -296,11 +364,11 @@ class JenkinsCasc:
         first call for that namespace and runs until `close`."""
         key = (where.cluster, where.namespace)
         api = self._control_plane
-        if where.cluster and key not in self._watched:
-            # TODO: a member cluster registered again with other credentials keeps its old
-            # client (and watch) until the next term; ClusterClients.forget on a cluster
-            # change would need the change follower to pass cluster changes on too.
+        while where.cluster and key not in self._watched:
+            changes = self._cluster_changes.get(where.cluster, 0)
             api = await self._clusters.api(where.cluster)
+            if self._cluster_changes.get(where.cluster, 0) == changes:
+                break  # else the cluster changed meanwhile, and `api` may be its old client
         # IMPORTANT: no await between this look-up and the registration below, or two
         # reconciles could each start a watch of the namespace and one would never stop.
         watched = self._watched.get(key)
@@ -349,9 +417,11 @@ class JenkinsCasc:
             with contextlib.suppress(KeyError):
                 REJECTED_GAUGE.remove(name)
             self._reported.pop(name, None)
+            self._placed.pop(name, None)
             return
 
         where = placement(instance)
+        self._placed[name] = where.cluster
         watched = await self._watch(where)
         actual = watched.cache.get(where.name, where.namespace)
         owner = ((actual or {}).get("metadata") or {}).get("labels", {}).get(INSTANCE_LABEL)
@@ -366,20 +436,18 @@ class JenkinsCasc:
             await self._rejected(watched, where, name, "-", str(problem), actual)
             return
         text = render(document)
-        digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+        digest = digest_of(text)
         jenkins = await self._instances.client(name)
 
         stored = ((actual or {}).get("data") or {}).get(KEY)
         if stored == text and _annotation(actual, APPLIED) == digest:
-            if not in_force(await jenkins.casc_export(), document):
-                logger.warning(
-                    "%s: Jenkins %s does not run its configuration any more; loading it again",
-                    self.name,
-                    name,
-                    extra={"provider": self.name, "instance": name},
-                )
-                await self._load(jenkins, name, text, document)
+            await self._keep(watched, where, name, text)
+            await self._hold(jenkins, name, text)
             await self._settled(watched, where, name, digest, actual)
+            return
+
+        if _annotation(actual, ROLLED_BACK) == digest:
+            await self._rolled_back(watched, where, name, jenkins, digest, actual)
             return
 
         problems = await jenkins.casc_check(text)
@@ -387,35 +455,110 @@ class JenkinsCasc:
             await self._rejected(watched, where, name, digest, _first_problem(problems), actual)
             return
 
+        if stored is not None and _annotation(actual, APPLIED) == digest_of(stored):
+            await self._keep(watched, where, name, stored)  # kept before it is overwritten
         actual = await self._put(watched, where, name, {"data": {KEY: text}}, actual)
-        await self._load(jenkins, name, text, document)
+        try:
+            await self._load(jenkins, name, text)
+        except JenkinsError as error:
+            if isinstance(error, Unavailable):
+                raise
+            # Passed the check, failed to apply, perhaps half applied: roll back (docstring).
+            actual = await self._put_back(watched, where, name, digest, actual)
+            await self._rejected(watched, where, name, digest, f"apply failed: {error}", actual)
+            if KEY not in (actual.get("data") or {}):
+                # Nothing to go back to: Jenkins reads its other sources again, once.
+                with contextlib.suppress(JenkinsError):
+                    await jenkins.casc_reload()
+            await self._rolled_back(watched, where, name, jenkins, digest, actual)
+            return
+        await self._keep(watched, where, name, text)
         await self._settled(watched, where, name, digest, actual)
+
+    async def _hold(self, jenkins: JenkinsClient, name: str, text: str) -> None:
+        """Load `text` again if Jenkins's export shows it is no longer in force."""
+        if in_force(await jenkins.casc_export(), yaml.safe_load(text)):
+            return
+        logger.warning(
+            "%s: Jenkins %s does not run its configuration any more; loading it again",
+            self.name,
+            name,
+            extra={"provider": self.name, "instance": name},
+        )
+        await self._load(jenkins, name, text)
+
+    async def _keep(self, watched: _Watched, where: Placement, name: str, text: str) -> None:
+        """Copy `text`, applied by Jenkins, into the last-good ConfigMap (if not there yet)."""
+        kept = where.last_good
+        actual = watched.cache.get(kept.name, kept.namespace)
+        owned = {"data": {KEY: text}, "metadata": {"annotations": {APPLIED: digest_of(text)}}}
+        await self._put(watched, kept, name, owned, actual)
+
+    async def _put_back(
+        self, watched: _Watched, where: Placement, name: str, digest: str, actual: Obj
+    ) -> Obj:
+        """Put the last good document back into the ConfigMap (or, with none, take the key
+        out) after the document `digest` failed to apply; the ConfigMap after."""
+        kept = watched.cache.get(where.last_good.name, where.namespace)
+        good = ((kept or {}).get("data") or {}).get(KEY)
+        # APPLIED is cleared until the good document is in force again: a failure on the way
+        # leaves the key to `_rolled_back`, which loads it.
+        marks = {ROLLED_BACK: digest, APPLIED: None}
+        return await self._put(
+            watched, where, name, {"data": {KEY: good}, "metadata": {"annotations": marks}}, actual
+        )
+
+    async def _rolled_back(
+        self,
+        watched: _Watched,
+        where: Placement,
+        name: str,
+        jenkins: JenkinsClient,
+        digest: str,
+        actual: Obj | None,
+    ) -> None:
+        """Keep the document put back after `digest` failed to apply in force, and the
+        rejection reported, until the registration changes."""
+        note = _annotation(actual, REJECTED) or ""
+        problem = note.partition(": ")[2] if note.startswith(f"{digest}: ") else "apply failed"
+        actual = await self._rejected(watched, where, name, digest, problem, actual)
+
+        good = ((actual or {}).get("data") or {}).get(KEY)
+        if good is None:
+            return  # nothing was ever applied (see the module docstring)
+        if _annotation(actual, APPLIED) == digest_of(good):
+            await self._hold(jenkins, name, good)
+            return
+        await self._load(jenkins, name, good)
+        noted = {"metadata": {"annotations": {APPLIED: digest_of(good)}}}
+        await self._put(watched, where, name, noted, actual)
 
     async def _settled(
         self, watched: _Watched, where: Placement, name: str, digest: str, actual: Obj | None
     ) -> None:
         """Record that Jenkins runs the document `digest` (a write only if not recorded yet)."""
-        noted = {"metadata": {"annotations": {APPLIED: digest, REJECTED: None}}}
+        noted = {"metadata": {"annotations": {APPLIED: digest, REJECTED: None, ROLLED_BACK: None}}}
         await self._put(watched, where, name, noted, actual)
         REJECTED_GAUGE.labels(name).set(0)
         self._reported.pop(name, None)
 
-    async def _load(self, jenkins: JenkinsClient, name: str, text: str, document: Obj) -> None:
-        """Have Jenkins read its sources again; apply the document if that did not bring it."""
+    async def _load(self, jenkins: JenkinsClient, name: str, text: str) -> None:
+        """Have Jenkins read its sources again, then apply the document: only apply's
+        answer says that the document itself applies."""
         try:
             await jenkins.casc_reload()
         except JenkinsError as error:
             if isinstance(error, Unavailable):
                 raise
-            # The other sources may be broken; the document itself passed the check.
+            # A source may be broken (ours, if the kubelet already refreshed the mount):
+            # the apply below tells.
             logger.warning(
                 "%s: Jenkins %s could not reload its configuration (%s); applying ours",
                 self.name,
                 name,
                 error.status or type(error).__name__,
             )
-        if not in_force(await jenkins.casc_export(), document):
-            await jenkins.casc_apply(text)
+        await jenkins.casc_apply(text)
         self._wrote("applied", "the configuration", name)
 
     async def _rejected(
@@ -426,8 +569,9 @@ class JenkinsCasc:
         digest: str,
         problem: str,
         actual: Obj | None,
-    ) -> None:
-        """Report a document Jenkins refuses; the ConfigMap's key and Jenkins stay as they are."""
+    ) -> Obj:
+        """Report a document Jenkins refuses (the ConfigMap after); the ConfigMap's key and
+        Jenkins stay as they are."""
         REJECTED_GAUGE.labels(name).set(1)
         if self._reported.get(name) != digest:
             self._reported[name] = digest
@@ -440,7 +584,7 @@ class JenkinsCasc:
                 extra={"provider": self.name, "instance": name},
             )
         note = {"metadata": {"annotations": {REJECTED: f"{digest}: {problem}"}}}
-        await self._put(watched, where, name, note, actual)
+        return await self._put(watched, where, name, note, actual)
 
     async def _put(
         self, watched: _Watched, where: Placement, name: str, owned: Obj, actual: Obj | None

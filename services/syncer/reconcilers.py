@@ -26,7 +26,8 @@ the credential Secrets and starts, like a provider, once they are listed. Nor is
 Applications and deletes those outside their workspace's namespace: it has no object to
 create, so a first pass would prove nothing. Nor is `jenkins-casc` (`casc`), keyed by
 instance name: it watches its ConfigMaps itself, and the change follower hands it the
-instances whose registration changed.
+instances whose registration changed and the member clusters that changed (whose clients
+and watches it then makes again).
 
 `ready` is set once every key of each controller's first resync has been reconciled
 successfully: the first full sync after gaining the lease. A new term starts from nothing
@@ -140,6 +141,7 @@ class Reconcilers:
         self.oam_applications = OamApplications(api_client)
         self.jenkins_casc = JenkinsCasc(api_client, devops, retry_seconds=options.retry_seconds)
         self._follower.on_instances = self.jenkins_casc.changed
+        self._follower.on_clusters = self.jenkins_casc.clusters_changed
 
     @property
     def ready(self) -> asyncio.Event:

@@ -9,14 +9,18 @@ controller keeps an informer cache:
 - `reload()` reads everything (workspaces, bindings, clusters, repositories: four calls) and
   replaces the view. It runs when the syncer starts leading, on every resync period, and
   whenever a burst of changes touches many workspaces or any cluster.
-- `ChangeFollower` reads devops-server's `WatchChanges` stream, resuming after the last
+- `ChangeFollower` reads devops-server's `WatchChanges` stream, starting after the revision
+  the first reload saw (or the last one it received, if later), resuming after the last
   revision it saw and reconnecting after any error. Changes arriving together are applied
   together (`batch_seconds`): a few workspaces are refreshed one by one (`GetWorkspace`,
   `ListBindings` and `ListRepositories` each); a larger burst, or any cluster change,
   reloads the whole view. It then hands the affected workspace ids to the controllers.
 
 A `jenkins` change (an instance registered again or removed) affects no workspace here; its
-instance name goes to `on_instances`, for the controller keyed by instance.
+instance name goes to `on_instances`, for the controller keyed by instance. The names of
+changed clusters also go to `on_clusters`, awaited before the view is reloaded, for a
+controller that keeps its own client of each member cluster: a cluster registered again
+may have other credentials, or be another server altogether.
 
 Which changes affect which workspaces: a workspace change affects that workspace; a binding
 change (`7/member-1/team-a`) and a repository change (`7/build`: pipeline `build` of
@@ -36,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 
 from workbench_sdk.devops.v1 import pipelines_pb2
@@ -83,6 +87,9 @@ class TenancyView:
         self._servers: dict[str, str] = {}
         self._repositories: dict[int, tuple[str, ...]] = {}
         self.loaded_at = 0.0  # time.monotonic() of the last full reload; 0 before the first
+        # The change revision devops-server had reached when the last reload began (0 from
+        # one that does not say): every later change is after it.
+        self.revision = 0
 
     def workspace_ids(self) -> set[int]:
         return set(self._aliases)
@@ -132,6 +139,7 @@ class TenancyView:
             self._servers = {item.name: item.server for item in clusters.items}
             self._repositories = repositories
             self.loaded_at = time.monotonic()
+            self.revision = workspaces.revision
         logger.debug(
             "tenancy reloaded: %d workspaces, %d bindings, %d clusters",
             len(self._aliases),
@@ -185,18 +193,20 @@ class ChangeFollower:
         self._view = view
         self._notify = notify
         self.on_instances: Callable[[set[str]], None] = lambda names: None
+        self.on_clusters: Callable[[set[str]], Awaitable[None]] = _nothing
         self._batch_seconds = batch_seconds
         self._retry_seconds = retry_seconds
         self._pending: list[pb.Change] = []
         self._arrived = asyncio.Event()
-        # The last revision received; the stream resumes after it. A new process starts
-        # from 0 and so reads the whole change history once (collapsed into one reload).
-        # TODO: start from the revision the reload saw, once devops-server's list calls
-        # return the current revision (as a Kubernetes list returns its resourceVersion).
+        # The last revision received; the stream resumes after it, or after the revision
+        # the view's reload saw if that is later (as a Kubernetes watch starts from the
+        # resourceVersion of its list): a new process reads no history the reload holds.
         self.revision = revision
 
     async def run(self) -> None:
-        """Follow until cancelled."""
+        """Follow until cancelled, from the later of `revision` and the view's (so the view
+        must have been loaded once)."""
+        self.revision = max(self.revision, self._view.revision)
         async with asyncio.TaskGroup() as group:
             group.create_task(self._read(), name="tenancy-changes-read")
             group.create_task(self._apply(), name="tenancy-changes-apply")
@@ -264,6 +274,8 @@ class ChangeFollower:
                 instances.add(change.key)
         if instances:
             self.on_instances(instances)
+        if clusters:
+            await self.on_clusters(clusters)
 
         if clusters or len(workspaces) > RELOAD_THRESHOLD:
             before = self._view.bound_to(clusters)
@@ -273,3 +285,7 @@ class ChangeFollower:
         for workspace_id in sorted(workspaces):
             await self._view.refresh(workspace_id)
         return workspaces
+
+
+async def _nothing(clusters: set[str]) -> None:
+    """The default `on_clusters`: no one keeps clients of member clusters."""

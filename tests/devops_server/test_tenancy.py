@@ -252,6 +252,23 @@ async def test_watch_resumes_after_the_given_revision(client: DevopsClient) -> N
     assert following.revision > first.revision
 
 
+async def test_a_watch_after_the_revision_of_a_listing_streams_only_what_came_later(
+    client: DevopsClient,
+) -> None:
+    await create(client, "team-a")
+    listed = await client.call(client.tenancy.ListWorkspaces, pb.ListWorkspacesRequest())
+    later = await create(client, "team-b")
+
+    stream = client.stream(
+        client.tenancy.WatchChanges, pb.WatchChangesRequest(after_revision=listed.revision)
+    )
+    following = await asyncio.wait_for(anext(stream), 5)
+    await stream.aclose()
+
+    assert listed.revision > 0
+    assert (following.key, following.action) == (str(later.id), "created")
+
+
 async def test_settings_with_a_nul_character_are_invalid(client: DevopsClient) -> None:
     with pytest.raises(InvalidArgument, match="NUL"):
         await client.call(client.tenancy.UpdateSettings, pb.Settings(json='{"name": "a\\u0000"}'))

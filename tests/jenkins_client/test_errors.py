@@ -7,6 +7,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from libs.common.errors import Conflict, NotFound, Unavailable
 from libs.jenkins import (
@@ -125,6 +126,26 @@ async def test_casc_apply_then_check_accepts_a_valid_document(
     await jenkins.casc_apply(document)
 
     assert standin.jenkins.settings.system_message == "managed by Workbench"
+
+
+async def test_a_casc_document_can_pass_the_check_and_fail_half_applied(
+    jenkins: JenkinsClient,
+) -> None:
+    # Only the setter refuses a negative executor count; the check calls no setter.
+    document = (
+        "jenkins:\n  systemMessage: half\n  numExecutors: -1\n"
+        "unclassified:\n  eventDispatcher:\n    receiver: http://never.example/event\n"
+    )
+
+    assert await jenkins.casc_check(document) == []
+    with pytest.raises(JenkinsError) as caught:
+        await jenkins.casc_apply(document)
+
+    assert caught.value.status == 500 and not isinstance(caught.value, Unavailable)
+    running = yaml.safe_load(await jenkins.casc_export())
+    assert running["jenkins"]["systemMessage"] == "half"  # set before the refused value
+    assert running["jenkins"]["numExecutors"] == 2
+    assert running["unclassified"]["eventDispatcher"]["receiver"] == ""  # never reached
 
 
 async def test_casc_reload_rereads_the_source(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ control-plane (or member) cluster stand-in and loaded into the Jenkins stand-in,
 real devops-server and PostgreSQL. Converges from nothing, repairs ConfigMaps edited or
 deleted by hand and a Jenkins that lost its configuration, survives Jenkins down, a 409, a
 dropped watch and a 410, reports a configuration Jenkins rejects while the last good one
-stays, and writes nothing at rest.
+stays, rolls back one that passes the check and fails to apply, and writes nothing at rest.
 """
 
 from __future__ import annotations
@@ -21,12 +21,13 @@ from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from prometheus_client import REGISTRY
 from workbench_sdk.devops.v1 import jenkins_pb2 as jenkins_sdk
+from workbench_sdk.devops.v1 import tenancy_pb2 as tenancy_sdk
 
 from libs.devops_client import DevopsClient
 from sandbox.jenkins import JenkinsStandIn
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
-from services.syncer.casc import APPLIED, KEY, REJECTED, JenkinsCasc
+from services.syncer.casc import APPLIED, KEY, LAST_GOOD, REJECTED, ROLLED_BACK, JenkinsCasc
 from tests.syncer.conftest import MEMBER, SyncerFactory, eventually
 from tests.syncer.test_jenkins_jobs import standin
 
@@ -49,6 +50,11 @@ unclassified:
   location:
     url: http://somewhere-else/
 """
+
+# Passes Jenkins's check (a dry run calls no setter) and fails its apply half way: the system
+# message is set, then the executor count refused, and the rest never applied.
+GOOD = "jenkins:\n  systemMessage: good\n"
+BROKEN = "jenkins:\n  systemMessage: broken\n  numExecutors: -1\n"
 
 
 @pytest.fixture
@@ -107,6 +113,12 @@ def applied(cluster: KubeStandIn) -> bool:
     return APPLIED in annotations(cluster) and REJECTED not in annotations(cluster)
 
 
+def applied_in(member: KubeStandIn) -> bool:
+    """Whether the ConfigMap in namespace `ci` of a member cluster records a document applied."""
+    found = configmap(member, "jenkins-casc-config", "ci") or {}
+    return APPLIED in ((found.get("metadata") or {}).get("annotations") or {})
+
+
 def controller(syncer: Syncer) -> JenkinsCasc:
     assert syncer.reconcilers is not None
     return syncer.reconcilers.jenkins_casc
@@ -144,10 +156,10 @@ async def edit_by_hand(control_plane: KubeStandIn, patch: dict[str, Any]) -> Non
         await api.close()
 
 
-async def delete_by_hand(control_plane: KubeStandIn) -> None:
+async def delete_by_hand(control_plane: KubeStandIn, name: str = CONFIG_MAP) -> None:
     api = await aconfig.new_client_from_config_dict(control_plane.kubeconfig())
     try:
-        await aclient.CoreV1Api(api).delete_namespaced_config_map(CONFIG_MAP, NAMESPACE)
+        await aclient.CoreV1Api(api).delete_namespaced_config_map(name, NAMESPACE)
     finally:
         await api.close()
 
@@ -213,6 +225,41 @@ async def test_an_instance_in_a_member_cluster_gets_the_configmap_in_its_namespa
     await eventually(lambda: receiver_in(member, "jenkins-casc-config", "ci") == RECEIVER)
     await eventually(lambda: jenkins.receiver == RECEIVER)
     assert configmap(control_plane) is None
+
+
+async def test_a_member_cluster_registered_again_elsewhere_gets_the_writes_there(
+    sdk: DevopsClient, member: KubeStandIn, jenkins: JenkinsStandIn, syncer: Syncer
+) -> None:
+    member.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}})
+    await register(sdk, jenkins, event_proxy_url=RECEIVER, cluster=MEMBER, namespace="ci")
+    await eventually(lambda: applied_in(member))
+    moved = KubeStandIn(f"{MEMBER}-moved")
+    await moved.start()
+    try:
+        moved.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "ci"}})
+
+        await sdk.call(sdk.tenancy.RemoveCluster, tenancy_sdk.ClusterRef(name=MEMBER))
+        request = tenancy_sdk.RegisterClusterRequest(
+            name=MEMBER, kubeconfig=moved.kubeconfig_text()
+        )
+        await sdk.call(sdk.tenancy.RegisterCluster, request)
+
+        await eventually(lambda: applied_in(moved))
+        member.reset_writes()
+        await register(
+            sdk,
+            jenkins,
+            event_proxy_url="http://10.0.0.7:9095/event",
+            cluster=MEMBER,
+            namespace="ci",
+        )
+        await eventually(lambda: jenkins.receiver == "http://10.0.0.7:9095/event")
+        await eventually(
+            lambda: receiver_in(moved, "jenkins-casc-config", "ci") == "http://10.0.0.7:9095/event"
+        )
+        assert member.writes["configmaps"] == 0
+    finally:
+        await moved.stop()
 
 
 # Drift.
@@ -380,6 +427,71 @@ async def test_a_rejection_is_logged_once(
     rejections = [r for r in caplog.records if "rejects the configuration" in r.getMessage()]
     assert len(rejections) == 1
     assert "bogus" in rejections[0].getMessage()
+
+
+async def test_a_configuration_that_fails_to_apply_is_rolled_back_to_the_last_good_one(
+    sdk: DevopsClient,
+    control_plane: KubeStandIn,
+    jenkins: JenkinsStandIn,
+    make_syncer: SyncerFactory,
+) -> None:
+    await make_syncer(resync_seconds=0.2)
+    await converged(sdk, jenkins, control_plane, casc=GOOD)
+    good = configmap(control_plane)["data"][KEY]  # type: ignore[index]
+    await eventually(
+        lambda: document(control_plane, CONFIG_MAP + LAST_GOOD) == yaml.safe_load(good)
+    )
+
+    await register(sdk, jenkins, event_proxy_url="http://10.0.0.7:9095/event", casc=BROKEN)
+
+    await eventually(lambda: {ROLLED_BACK, APPLIED} <= set(annotations(control_plane)))
+    assert configmap(control_plane)["data"][KEY] == good  # type: ignore[index]
+    assert "apply failed" in annotations(control_plane)[REJECTED]
+    assert rejected_gauge() == 1
+    assert jenkins.jenkins.settings.system_message == "good"  # the half-applied part undone
+    assert jenkins.receiver == RECEIVER
+
+    # Held there: the resyncs neither write nor try the broken document again.
+    await asyncio.sleep(0.3)
+    control_plane.reset_writes()
+    changes: list[None] = []  # a reload or an apply that sets anything in Jenkins
+    jenkins.jenkins.on_change = lambda: changes.append(None)
+    await asyncio.sleep(0.8)
+    assert control_plane.writes["configmaps"] == 0
+    assert changes == []
+    assert jenkins.jenkins.settings.system_message == "good"
+
+    await register(sdk, jenkins, event_proxy_url="http://10.0.0.7:9095/event", casc=GOOD)
+
+    await eventually(lambda: jenkins.receiver == "http://10.0.0.7:9095/event")
+    await eventually(
+        lambda: applied(control_plane) and ROLLED_BACK not in annotations(control_plane)
+    )
+    assert rejected_gauge() == 0
+
+
+async def test_the_last_good_copy_deleted_by_hand_is_written_again(
+    sdk: DevopsClient, control_plane: KubeStandIn, jenkins: JenkinsStandIn, syncer: Syncer
+) -> None:
+    await converged(sdk, jenkins, control_plane, casc=GOOD)
+    await eventually(lambda: configmap(control_plane, CONFIG_MAP + LAST_GOOD) is not None)
+
+    await delete_by_hand(control_plane, CONFIG_MAP + LAST_GOOD)
+
+    await eventually(lambda: document(control_plane, CONFIG_MAP + LAST_GOOD) is not None)
+    assert document(control_plane, CONFIG_MAP + LAST_GOOD) == document(control_plane)
+
+
+async def test_a_first_configuration_that_fails_to_apply_is_taken_out_of_the_configmap(
+    sdk: DevopsClient, control_plane: KubeStandIn, jenkins: JenkinsStandIn, syncer: Syncer
+) -> None:
+    await register(sdk, jenkins, event_proxy_url=RECEIVER, casc=BROKEN)
+
+    await eventually(lambda: ROLLED_BACK in annotations(control_plane))
+    assert KEY not in (configmap(control_plane) or {}).get("data", {})
+    assert "apply failed" in annotations(control_plane)[REJECTED]
+    assert rejected_gauge() == 1
+    assert configmap(control_plane, CONFIG_MAP + LAST_GOOD) is None
 
 
 # At rest.

@@ -4,7 +4,9 @@ and follows every change through the change stream."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
+import pytest
 from amamba.pipeline.v1alpha1 import pipelines_pb2 as api
 from workbench_sdk.devops.v1 import pipelines_pb2 as pipelines_sdk
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
@@ -193,6 +195,26 @@ async def test_removed_cluster_leaves_the_destinations_of_every_workspace_bound_
 
     await eventually(lambda: destinations(control_plane, first) == set())
     await eventually(lambda: destinations(control_plane, second) == set())
+
+
+async def test_a_new_syncer_follows_the_changes_after_the_revision_its_reload_saw(
+    sdk: DevopsClient,
+    member: KubeStandIn,
+    make_syncer: SyncerFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="services.syncer.casc")
+
+    def cluster_changes() -> list[str]:
+        return [r.getMessage() for r in caplog.records if "member cluster" in r.getMessage()]
+
+    await make_syncer()
+    await asyncio.sleep(0.3)
+
+    # The member cluster was registered before the syncer started: in its reload, not replayed.
+    assert cluster_changes() == []
+    await sdk.call(sdk.tenancy.RemoveCluster, pb.ClusterRef(name="member-1"))
+    await eventually(lambda: cluster_changes())
 
 
 def namespace(name: str, **labels: str) -> dict[str, object]:

@@ -51,13 +51,15 @@ class TenancyService(tenancy_pb2_grpc.TenancyServicer):
         return EMPTY
 
     async def ListWorkspaces(self, request: pb.ListWorkspacesRequest, context: Any) -> Any:
+        revision = await self._store.last_revision()  # read first: see the proto
         rows, total = await self._store.list_workspaces(
             member=request.member,
             name_contains=request.name_contains,
             page=request.page,
             page_size=request.page_size,
         )
-        return pb.ListWorkspacesResponse(items=[workspace_message(r) for r in rows], total=total)
+        items = [workspace_message(r) for r in rows]
+        return pb.ListWorkspacesResponse(items=items, total=total, revision=revision)
 
     async def SetMember(self, request: pb.SetMemberRequest, context: Any) -> Any:
         await self._store.set_member(request.workspace_id, request.username, request.role)

@@ -278,6 +278,12 @@ class TenancyStore:
 
     # Changes
 
+    async def last_revision(self) -> int:
+        """The revision of the last change committed (0 with none): any later commit gets a
+        higher one, since revisions commit in order."""
+        async with self._sessions() as session:
+            return int(await session.scalar(select(func.max(Change.revision))) or 0)
+
     async def changes_after(self, revision: int, limit: int = 500) -> Sequence[Change]:
         async with self._sessions() as session:
             query = select(Change).where(Change.revision > revision).order_by(Change.revision)
