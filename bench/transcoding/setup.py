@@ -69,6 +69,9 @@ def _servicer(pb: ModuleType, pb_grpc: ModuleType) -> Any:
                 created_at=created,
             )
 
+        async def CreateItem(self, request: Any, context: Any) -> Any:
+            return request.item
+
     return Items()
 
 
