@@ -3,8 +3,9 @@
 The end-to-end bench cannot see a few microseconds under the scheduling noise of two
 processes on loopback, so this one times the gateway's body step alone (`parse_body`, JSON
 text to request message), in-process, for the bench's `CreateItem` binding: a small body of
-a handful of fields and a large one of a few hundred labels and annotations. Each figure is
-the best of several rounds, per call.
+a handful of fields (`small`), one with proto field names (`snake`: an underscore in a body
+makes the gateway look for a field given under both its names) and a large one of a few
+hundred labels and annotations. Each figure is the best of several rounds, per call.
 """
 
 from __future__ import annotations
@@ -33,11 +34,19 @@ def _bodies() -> dict[str, bytes]:
         "createdAt": "2023-11-14T22:13:20Z",
     }
     small = {"item": item, "annotations": {"owner": "team-a"}}
+    proto_names = {
+        "item": {"workspace_id": "ws-1", "created_at": "2023-11-14T22:13:20Z", "name": "item-1"},
+        "annotations": {"owner": "team_a"},
+    }
     large = {
         "item": {**item, "labels": [f"label-{n}" for n in range(300)]},
         "annotations": {f"key-{n}": f"value-{n}" for n in range(300)},
     }
-    return {"small": json.dumps(small).encode(), "large": json.dumps(large).encode()}
+    return {
+        "small": json.dumps(small).encode(),
+        "snake": json.dumps(proto_names).encode(),
+        "large": json.dumps(large).encode(),
+    }
 
 
 def _binding() -> Binding:
