@@ -145,9 +145,9 @@ def parse_body(request: Message, binding: Binding, body: bytes) -> None:
         data = {binding.body_field.name: data}
 
     request_type = binding.method.input_type
-    if b"_" in body or b"\\u" in body or _has_custom_json_names(request_type):
-        _refuse_aliases(request_type, data)
     try:
+        if b"_" in body or b"\\u" in body or _has_custom_json_names(request_type):
+            _refuse_aliases(request_type, data)  # a GatewayError of its own, or RecursionError
         json_format.ParseDict(data, request, ignore_unknown_fields=False)
     except json_format.ParseError as exc:
         raise invalid_argument(f"invalid request body: {exc}") from exc
