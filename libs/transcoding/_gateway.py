@@ -58,7 +58,7 @@ from libs.transcoding._context import CallDetails, _ContextBase
 from libs.transcoding._dispatch import Dispatcher
 from libs.transcoding._headers import header_value, incoming_metadata, outgoing_headers
 from libs.transcoding._openapi import build_openapi
-from libs.transcoding._router import Router
+from libs.transcoding._router import Match, Router
 from libs.transcoding._rules import Binding, bindings_for_services
 from libs.transcoding._status import (
     GatewayError,
@@ -254,22 +254,10 @@ class Gateway:
         path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
         components = path[1:].split("/")
 
-        form = _is_form_post(scope)
-        http_method = scope["method"]
-        if form:
-            override = _header(scope, b"x-http-method-override")
-            http_method = override.decode("latin-1").upper() if override else http_method
-            form = bool(override)
-
-        match = self._router.match(http_method, components)
+        match, form = self._route(scope, components)
         if match is None:
-            methods = self._router.methods_matching(components)
-            if not methods:
+            if not self._router.methods_matching(components):
                 return False
-            if http_method == "POST" and "GET" in methods and _is_form_post(scope):
-                match = self._router.match("GET", components)
-                form = True
-        if match is None:
             error = GatewayError(grpc.StatusCode.UNIMPLEMENTED, "Method Not Allowed")
             self.refused(scope, UNROUTED, error, await _send_error(send, error))
             return True
@@ -278,6 +266,21 @@ class Gateway:
         status = await self._serve(match.route, match.components, scope, receive, send, form)
         _log_call(scope, match.route.full_method, status, time.perf_counter() - started)
         return True
+
+    def _route(self, scope: Scope, components: list[str]) -> tuple[Match[Binding] | None, bool]:
+        """The binding a request reaches, and whether its body is form fields: a form POST
+        may name another verb in X-HTTP-Method-Override, or fall back to GET."""
+        http_method = scope["method"]
+        form_post = _is_form_post(scope)
+        override = _header(scope, b"x-http-method-override") if form_post else None
+        if override:
+            http_method = override.decode("latin-1").upper()
+
+        match = self._router.match(http_method, components)
+        if match is None and form_post and http_method == "POST":
+            fallback = self._router.match("GET", components)
+            return fallback, fallback is not None
+        return match, bool(override)
 
     async def _serve(
         self,
