@@ -54,7 +54,7 @@ def _stats(name: str, latencies: list[float], elapsed: float, cpu: float) -> Sta
 
 
 class _KeepAliveClient:
-    """One HTTP/1.1 connection, GET requests with Content-Length responses."""
+    """One HTTP/1.1 connection: prepared requests, responses with a Content-Length."""
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
@@ -90,14 +90,19 @@ async def measure_rest(
     path: str,
     *,
     headers: Mapping[str, str] | None = None,
+    body: bytes | None = None,
     requests: int = 3000,
     warmup: int = 300,
     concurrency: int = 1,
 ) -> Stats:
-    """Latency of `GET path` on a REST server (each worker keeps one connection)."""
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+    """Latency of `GET path` on a REST server, or of `POST path` with a JSON `body` (each
+    worker keeps one connection)."""
+    verb = "GET" if body is None else "POST"
+    lines = [f"{verb} {path} HTTP/1.1", f"Host: {host}:{port}"]
     lines += [f"{key}: {value}" for key, value in (headers or {}).items()]
-    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+    if body is not None:
+        lines += ["Content-Type: application/json", f"Content-Length: {len(body)}"]
+    raw = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
 
     async def worker(count: int, latencies: list[float]) -> None:
         async with _KeepAliveClient(host, port) as client:
@@ -106,7 +111,7 @@ async def measure_rest(
                 status, _ = await client.get(raw)
                 latencies.append(time.perf_counter() - started)
                 if status != 200:
-                    raise RuntimeError(f"GET {path} answered {status}")
+                    raise RuntimeError(f"{verb} {path} answered {status}")
 
     await worker(warmup, [])
     return await _run("REST", worker, requests, concurrency)

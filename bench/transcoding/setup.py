@@ -13,12 +13,19 @@ from typing import Any
 
 import grpc
 import grpc.aio
+from google.protobuf import json_format
 
 from bench.transcoding.harness import measure_grpc, measure_grpc_aio, measure_rest, report
 from sandbox.ports import free_port
 
 PROTOS = Path(__file__).parent / "protos"
 TOKEN = "Bearer bench-token"
+# The body `--body` posts: what a console sends to create a small object.
+SMALL_BODY = (
+    b'{"item": {"name": "item-1", "workspaceId": "ws-1", "revision": "42", '
+    b'"labels": ["a", "b"], "createdAt": "2023-11-14T22:13:20Z"}, '
+    b'"annotations": {"owner": "team-a"}}'
+)
 
 
 def compile_bench_proto(out_dir: Path) -> tuple[ModuleType, ModuleType]:
@@ -69,6 +76,9 @@ def _servicer(pb: ModuleType, pb_grpc: ModuleType) -> Any:
                 created_at=created,
             )
 
+        async def CreateItem(self, request: Any, context: Any) -> Any:
+            return request.item
+
     return Items()
 
 
@@ -111,7 +121,8 @@ def serve(out_dir: str, grpc_port: int, http_port: int, ready: Any) -> None:
     asyncio.run(main())
 
 
-async def run(requests: int, concurrency: int) -> str:
+async def run(requests: int, concurrency: int, *, body: bool = False) -> str:
+    """REST against gRPC for `GetItem`, or, with `body`, for `CreateItem` and its JSON body."""
     out_dir = tempfile.mkdtemp(prefix="bench_transcoding_")
     pb, pb_grpc = compile_bench_proto(Path(out_dir))
     grpc_port, http_port = free_port(), free_port()
@@ -124,20 +135,26 @@ async def run(requests: int, concurrency: int) -> str:
         if not ready.wait(30):
             raise RuntimeError("the servers did not start")
 
+        if body:
+            path, payload, method = "/v1/workspaces/ws-1/items", SMALL_BODY, "CreateItem"
+            request = json_format.Parse(payload, pb.CreateItemRequest(workspace_id="ws-1"))
+        else:
+            path, payload, method = "/v1/workspaces/ws-1/items/item-1", None, "GetItem"
+            request = pb.GetItemRequest(workspace_id="ws-1", name="item-1")
         rest = await measure_rest(
             "127.0.0.1",
             http_port,
-            "/v1/workspaces/ws-1/items/item-1",
+            path,
             headers={"Authorization": TOKEN},
+            body=payload,
             requests=requests,
             concurrency=concurrency,
         )
-        request = pb.GetItemRequest(workspace_id="ws-1", name="item-1")
         metadata = (("authorization", TOKEN),)
         rpc = await measure_grpc(
             "127.0.0.1",
             grpc_port,
-            "/workbench.bench.transcoding.v1.Items/GetItem",
+            f"/workbench.bench.transcoding.v1.Items/{method}",
             request,
             pb.Item(),
             metadata=metadata,
@@ -145,9 +162,9 @@ async def run(requests: int, concurrency: int) -> str:
             concurrency=concurrency,
         )
         async with grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}") as channel:
-            stub = pb_grpc.ItemsStub(channel)
+            call = getattr(pb_grpc.ItemsStub(channel), method)
             aio = await measure_grpc_aio(
-                lambda: stub.GetItem(request, metadata=metadata),
+                lambda: call(request, metadata=metadata),
                 requests=requests,
                 concurrency=concurrency,
             )

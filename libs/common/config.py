@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     max_body_bytes: int = 4 * 1024 * 1024
 
     control_plane_kubeconfig: Path | None = None
+    # Where apiserver keeps credentials as Secrets in the control plane, and the syncer reads
+    # them: every process must be given the same one.
+    credentials_namespace: str = "workbench-system"
     argocd_namespace: str = "argocd"
     # The SSO group granted each workspace role in the workspace's AppProject.
     argocd_group_pattern: str = "workspace-{workspace}-{role}"

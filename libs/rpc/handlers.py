@@ -9,6 +9,8 @@ gateway runs the same interceptor chain in process, so whatever is done here app
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -57,24 +59,46 @@ def wrap_stream(
 
     async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
         await before(request, context)
-        ended: BaseException | None = None
-        try:
+        async with _guard(context, on_error, after):
             async for item in inner(request, context):
                 yield item
-        except BaseException as error:
-            ended = error
-            if on_error is None:
-                raise
-            await on_error(error, context)
-        finally:
-            if after is not None:
-                after(ended, context)
 
+    async def written(request: Any, context: Any) -> None:
+        await before(request, context)
+        async with _guard(context, on_error, after):
+            result = inner(request, context)
+            if isinstance(result, Awaitable):
+                await result
+
+    # IMPORTANT: keep the original's shape. grpc.aio serves an async generator by iterating
+    # it and a coroutine (grpcio-health-checking's Watch) by awaiting it while it calls
+    # `context.write`; iterating a coroutine fails the call.
+    behaviour = stream if inspect.isasyncgenfunction(inner) else written
     return grpc.unary_stream_rpc_method_handler(
-        stream,
+        behaviour,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
+
+
+@contextlib.asynccontextmanager
+async def _guard(
+    context: Any,
+    on_error: Callable[[BaseException, Any], Awaitable[None]] | None,
+    after: Callable[[BaseException | None, Any], None] | None,
+) -> AsyncIterator[None]:
+    """`on_error` for what ends a stream with an error, then `after`, however it ended."""
+    ended: BaseException | None = None
+    try:
+        yield
+    except BaseException as error:
+        ended = error
+        if on_error is None:
+            raise
+        await on_error(error, context)
+    finally:
+        if after is not None:
+            after(ended, context)
 
 
 def _as_coroutine(behaviour: Callable[[Any, Any], Any]) -> Behaviour:

@@ -9,7 +9,9 @@ JSON is proto3 JSON through `google.protobuf.json_format`: input accepts lowerCa
 proto names; output is lowerCamelCase with unpopulated fields emitted, int64 as strings,
 enums by name, Timestamp as RFC 3339. One deliberate departure from grpc-gateway, whose
 default unmarshaller discards unknown fields: this project rejects them (INVALID_ARGUMENT),
-so a misspelt field never silently does nothing.
+so a misspelt field never silently does nothing. As in protojson, a body that gives one
+key twice in an object, or one field under both its names (`pageSize` and `page_size`), is
+refused, where the json module and json_format would keep the last quietly.
 
 Query parameters follow `runtime/query.go`: proto or JSON names, dotted paths through
 singular messages, `?f=a&f=b` for repeated fields, `f[key]=value` for maps, enums by name or
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import logging
 import math
@@ -101,6 +104,19 @@ _WRAPPERS = frozenset(
 _JSON_TYPES = frozenset(
     {"google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"}
 )
+# Messages whose JSON is not an object of their fields: nothing to check for aliases inside
+# (`Any` holds the fields of the type it names, which json_format resolves itself).
+_OPAQUE = (
+    _WRAPPERS
+    | _JSON_TYPES
+    | {
+        "google.protobuf.Any",
+        "google.protobuf.Timestamp",
+        "google.protobuf.Duration",
+        "google.protobuf.FieldMask",
+        "google.protobuf.Empty",
+    }
+)
 
 
 class _BadValue(ValueError):
@@ -115,10 +131,10 @@ def parse_body(request: Message, binding: Binding, body: bytes) -> None:
     if not binding.body or not body.strip():
         return  # grpc-gateway accepts an empty body (io.EOF) as "nothing set"
 
-    # TODO: duplicate JSON keys are resolved last-wins by the json module, where Go's protojson
-    # refuses them; detecting them costs an object_pairs_hook on every body.
     try:
-        data = json.loads(body)
+        data = json.loads(body, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise invalid_argument(f"invalid request body: {exc}") from exc
     except (ValueError, RecursionError) as exc:
         raise invalid_argument(f"malformed JSON in the request body: {exc}") from exc
 
@@ -128,7 +144,10 @@ def parse_body(request: Message, binding: Binding, body: bytes) -> None:
     else:
         data = {binding.body_field.name: data}
 
+    request_type = binding.method.input_type
     try:
+        if b"_" in body or b"\\u" in body or _has_custom_json_names(request_type):
+            _refuse_aliases(request_type, data)  # a GatewayError of its own, or RecursionError
         json_format.ParseDict(data, request, ignore_unknown_fields=False)
     except json_format.ParseError as exc:
         raise invalid_argument(f"invalid request body: {exc}") from exc
@@ -137,6 +156,96 @@ def parse_body(request: Message, binding: Binding, body: bytes) -> None:
 
     if binding.http_method == "PATCH" and binding.body_field is not None:
         _fill_update_mask(request, binding.body_field, data[binding.body_field.name])
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object with one key twice: the json module would keep the last silently."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """`object_pairs_hook` refusing a repeated key, at any depth (Go's protojson does)."""
+    data = dict(pairs)
+    if len(data) == len(pairs):
+        return data
+
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise _DuplicateKey(f"{key!r} is given more than once")
+        seen.add(key)
+    return data  # not reached: a shorter dict means some key came twice
+
+
+def _refuse_aliases(message_type: descriptor.Descriptor, data: dict[str, Any]) -> None:
+    """Refuse one field set under both its names (`displayName` and `display_name`).
+
+    json_format would take the last; protojson counts fields by number and refuses the
+    second. Keys naming no field are left to json_format, which refuses them. The caller
+    skips this walk when it cannot find anything: a proto name differs from its default
+    JSON name only by an underscore, so a body without one, for a message with no custom
+    `json_name`, names every field at most one way.
+    """
+    names = _names_of(message_type)
+    seen: dict[int, str] = {}
+
+    for key, value in data.items():
+        field = names.get(key)
+        if field is None:
+            continue
+        first = seen.setdefault(field.number, key)
+        if first != key:
+            raise invalid_argument(
+                f"invalid request body: field {field.name!r} is given more than once "
+                f"(as {first!r} and {key!r})"
+            )
+        nested = field.message_type
+        if nested is None or value is None or nested.full_name in _OPAQUE:
+            continue
+        if _is_map(field):
+            entry_value = nested.fields_by_name["value"].message_type
+            if entry_value is not None and entry_value.full_name not in _OPAQUE:
+                items = value.values() if isinstance(value, dict) else ()
+                _refuse_aliases_in(entry_value, items)
+        elif field.is_repeated:
+            _refuse_aliases_in(nested, value if isinstance(value, list) else ())
+        elif isinstance(value, dict):
+            _refuse_aliases(nested, value)
+
+
+def _refuse_aliases_in(message_type: descriptor.Descriptor, values: Any) -> None:
+    for value in values:
+        if isinstance(value, dict):
+            _refuse_aliases(message_type, value)
+
+
+@functools.cache
+def _has_custom_json_names(message_type: descriptor.Descriptor) -> bool:
+    """Whether the message, or one reachable from it, has a field with its own `json_name`."""
+    pending, seen = [message_type], {message_type.full_name}
+    while pending:
+        current = pending.pop()
+        for field in current.fields:
+            if field.json_name != _camel(field.name):
+                return True
+            nested = field.message_type
+            if nested is not None and nested.full_name not in seen:
+                seen.add(nested.full_name)
+                pending.append(nested)
+    return False
+
+
+def _camel(name: str) -> str:
+    """protoc's default JSON name: each underscore dropped, the letter after it upper-cased."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
+@functools.cache
+def _names_of(message_type: descriptor.Descriptor) -> dict[str, FieldDescriptor]:
+    """Every JSON key naming a field of the message: its proto name and its JSON name."""
+    names = {field.json_name: field for field in message_type.fields}
+    names.update(message_type.fields_by_name)
+    return names
 
 
 def _fill_update_mask(request: Message, body_field: FieldDescriptor, body: Any) -> None:

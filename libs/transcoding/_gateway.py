@@ -5,7 +5,13 @@ serve (from the default descriptor pool, filled when the generated `_pb2` module
 imported), compiles them into a router, and builds the OpenAPI document. A request then goes:
 
 1. route: `Router.match(verb, path)`; no template for the path is 404 NOT_FOUND, a template
-   for another verb is grpc-gateway's 405, answered as 501 UNIMPLEMENTED;
+   for another verb is grpc-gateway's 405, answered as 501 UNIMPLEMENTED. Two defaults of
+   grpc-gateway v2's ServeMux (both off only with `WithDisablePathLengthFallback`) are kept,
+   for a POST whose Content-Type is exactly `application/x-www-form-urlencoded`: a non-empty
+   `X-HTTP-Method-Override` header routes it as that method (upper-cased), and one matching
+   no POST template but a GET one is served by the GET binding (never by any other verb:
+   grpc-gateway #3272). Either way its body is read as form fields, before the URL's query
+   parameters, and no JSON body is read: Go's `ParseForm` has consumed it;
 2. decode: body (size-capped), path variables, query parameters into the request message;
    any problem is a 400 INVALID_ARGUMENT that never reaches interceptors or handlers;
    such a refusal, like a routing error, is given to `on_refused` (by default one INFO log
@@ -52,7 +58,7 @@ from libs.transcoding._context import CallDetails, _ContextBase
 from libs.transcoding._dispatch import Dispatcher
 from libs.transcoding._headers import header_value, incoming_metadata, outgoing_headers
 from libs.transcoding._openapi import build_openapi
-from libs.transcoding._router import Router
+from libs.transcoding._router import Match, Router
 from libs.transcoding._rules import Binding, bindings_for_services
 from libs.transcoding._status import (
     GatewayError,
@@ -72,6 +78,7 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_PATH_VALUE_LENGTH = 1024
 _JSON = (b"content-type", b"application/json")
+_FORM = b"application/x-www-form-urlencoded"
 _STARTED = "libs.transcoding.started"  # scope key: when the gateway first saw the request
 UNROUTED = "-"  # the method of a refusal whose path and verb match no binding
 
@@ -247,9 +254,7 @@ class Gateway:
         path = raw_path.decode("latin-1") if raw_path else quote(scope["path"])
         components = path[1:].split("/")
 
-        # TODO: grpc-gateway's X-HTTP-Method-Override and POST-to-GET form fallback are not
-        # implemented; no Workbench client sends them.
-        match = self._router.match(scope["method"], components)
+        match, form = self._route(scope, components)
         if match is None:
             if not self._router.methods_matching(components):
                 return False
@@ -258,9 +263,24 @@ class Gateway:
             return True
 
         started = time.perf_counter()
-        status = await self._serve(match.route, match.components, scope, receive, send)
+        status = await self._serve(match.route, match.components, scope, receive, send, form)
         _log_call(scope, match.route.full_method, status, time.perf_counter() - started)
         return True
+
+    def _route(self, scope: Scope, components: list[str]) -> tuple[Match[Binding] | None, bool]:
+        """The binding a request reaches, and whether its body is form fields: a form POST
+        may name another verb in X-HTTP-Method-Override, or fall back to GET."""
+        http_method = scope["method"]
+        form_post = _is_form_post(scope)
+        override = _header(scope, b"x-http-method-override") if form_post else None
+        if override:
+            http_method = override.decode("latin-1").upper()
+
+        match = self._router.match(http_method, components)
+        if match is None and form_post and http_method == "POST":
+            fallback = self._router.match("GET", components)
+            return fallback, fallback is not None
+        return match, bool(override)
 
     async def _serve(
         self,
@@ -269,11 +289,12 @@ class Gateway:
         scope: Scope,
         receive: Receive,
         send: Send,
+        form: bool,
     ) -> int:
         context: _ContextBase | None = None
         dispatched = False
         try:
-            request = await self._decode(binding, components, scope, receive)
+            request = await self._decode(binding, components, scope, receive, form)
             metadata, timeout = incoming_metadata(scope["headers"], scope.get("client"))
             details = CallDetails(binding.full_method, metadata)
 
@@ -320,13 +341,19 @@ class Gateway:
         return status
 
     async def _decode(
-        self, binding: Binding, components: list[str], scope: Scope, receive: Receive
+        self, binding: Binding, components: list[str], scope: Scope, receive: Receive, form: bool
     ) -> message.Message:
+        """The request message; with `form`, the body is form fields read as query parameters
+        (before the URL's own, as Go's `Request.Form` has them) and no JSON body is read."""
         request = binding.request_class()
-        if binding.body:
+        query: bytes = scope["query_string"]
+        if form:
+            fields = await self._read_body(scope, receive)
+            query = b"&".join(part for part in (fields, query) if part)
+        elif binding.body:
             parse_body(request, binding, await self._read_body(scope, receive))
         apply_path(request, binding, components, self.max_path_value_length)
-        apply_query(request, binding, scope["query_string"])
+        apply_query(request, binding, query)
         return request
 
     async def _read_body(self, scope: Scope, receive: Receive) -> bytes:
@@ -511,6 +538,20 @@ async def _disconnected(receive: Receive) -> None:
 
 async def _send_chunk(send: Send, body: bytes) -> None:
     await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    """The first value of a request header (names are lower-case in ASGI), or None."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value)
+    return None
+
+
+def _is_form_post(scope: Scope) -> bool:
+    """A POST whose Content-Type is exactly the HTML form's, as grpc-gateway's
+    `isPathLengthFallback` asks (a `; charset=` parameter makes it an ordinary POST)."""
+    return scope["method"] == "POST" and _header(scope, b"content-type") == _FORM
 
 
 def _peer(scope: Scope) -> str:

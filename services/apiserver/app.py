@@ -47,7 +47,12 @@ from libs.common.http_server import BackgroundHttp
 from libs.devops_client import DevopsClient
 from libs.kube.clusters import ClusterClients
 from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor, record
-from libs.rpc.server import add_health_and_reflection, create_server
+from libs.rpc.server import (
+    HealthServicer,
+    add_health_and_reflection,
+    create_server,
+    stop_serving,
+)
 from libs.transcoding import Gateway, Refusal, handlers_from_servicer, log_refusal
 from services.apiserver.auth import AuthInterceptor
 from services.apiserver.core import CoreService, ManagementService, TenancyService
@@ -117,6 +122,7 @@ class ApiServer:
             *self._pipeline_registrations(Deps(settings, self.devops, self.clusters)),
         ]
         self._grpc = create_server(self.interceptors)
+        self._health: HealthServicer | None = None
         self._http = BackgroundHttp(
             self.rest_app(), settings.bind_host, settings.apiserver_http_port
         )
@@ -198,7 +204,8 @@ class ApiServer:
     async def start(self) -> None:
         for registration in self.registrations:
             registration.add(registration.servicer, self._grpc)
-        add_health_and_reflection(self._grpc, [r.service for r in self.registrations])
+        services = [r.service for r in self.registrations]
+        self._health = await add_health_and_reflection(self._grpc, services)
         host = self.settings.bind_host
         self.grpc_port = self._grpc.add_insecure_port(f"{host}:{self.settings.apiserver_grpc_port}")
         await self._grpc.start()
@@ -207,7 +214,7 @@ class ApiServer:
         logger.info("apiserver serving gRPC on %s, REST on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
-        await self._grpc.stop(grace=1)
+        await stop_serving(self._grpc, self._health, grace=1)
         await self._http.stop()
         await self.clusters.close()
         await self.devops.close()

@@ -1,7 +1,8 @@
 """Workspace credentials, kept as Kubernetes Secrets in the control-plane cluster.
 
 A credential (username and password, secret text, SSH key, kubeconfig) is one Secret in the
-namespace `workbench-system` of the control-plane cluster, created on first use. The Secret
+credentials namespace of the control-plane cluster (`WORKBENCH_CREDENTIALS_NAMESPACE`, by
+default `workbench-system`; the syncer reads the same setting), created on first use. The Secret
 is the only copy: apiserver keeps nothing, and the syncer later mirrors each Secret into the
 workspace's Jenkins folder. What a Secret looks like:
 
@@ -68,9 +69,6 @@ from services.apiserver.pipelines.deps import UsesDeps
 
 logger = logging.getLogger(__name__)
 
-# TODO: make the namespace a setting (`WORKBENCH_CREDENTIALS_NAMESPACE`); it is a constant
-# because the credentials service may not change the shared Settings on its own.
-NAMESPACE = "workbench-system"
 CLUSTER = "control-plane"
 NAME_PREFIX = "wb-credential-"
 WORKSPACE_LABEL = "workbench.io/workspace"
@@ -270,12 +268,13 @@ def _secret(
     description: str,
     data: dict[str, str],
     *,
+    namespace: str,
     resource_version: str | None = None,
 ) -> k8s.V1Secret:
     return k8s.V1Secret(
         metadata=k8s.V1ObjectMeta(
             name=secret_name(workspace_id, name),
-            namespace=NAMESPACE,
+            namespace=namespace,
             resource_version=resource_version,
             labels={
                 WORKSPACE_LABEL: str(workspace_id),
@@ -362,6 +361,11 @@ def _sorted(items: list[pb.Credential], sort_by: int, sort_dir: int) -> list[pb.
 class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
     """CRUD of a workspace's credentials; authorisation happened in the interceptor."""
 
+    @property
+    def _namespace(self) -> str:
+        """Where the Secrets are: `WORKBENCH_CREDENTIALS_NAMESPACE`."""
+        return self.deps.settings.credentials_namespace
+
     async def _kube(self, work: Callable[[k8s.CoreV1Api], Awaitable[Answer]]) -> Answer:
         """Run `work` with a client of the control-plane cluster."""
         path = self.deps.settings.control_plane_kubeconfig
@@ -377,7 +381,9 @@ class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
             found: k8s.V1Secret = await kubeconfig_file.call(
                 CLUSTER,
                 lambda: core.read_namespaced_secret(
-                    secret_name(workspace_id, name), NAMESPACE, _request_timeout=KUBE_TIMEOUT
+                    secret_name(workspace_id, name),
+                    self._namespace,
+                    _request_timeout=KUBE_TIMEOUT,
                 ),
             )
         except NotFound:
@@ -397,7 +403,7 @@ class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
             listed = await kubeconfig_file.call(
                 CLUSTER,
                 lambda: core.list_namespaced_secret(
-                    NAMESPACE, label_selector=selector, _request_timeout=KUBE_TIMEOUT
+                    self._namespace, label_selector=selector, _request_timeout=KUBE_TIMEOUT
                 ),
             )
             return list(listed.items)
@@ -445,18 +451,19 @@ class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
             request.type,
             _description(request.description),
             _checked(shape, _given(shape, request), {}),
+            namespace=self._namespace,
         )
         await self.devops.call(self.devops.tenancy.GetWorkspace, sdk.WorkspaceRef(id=workspace_id))
 
         async def work(core: k8s.CoreV1Api) -> k8s.V1Secret:
             create = lambda: core.create_namespaced_secret(  # noqa: E731
-                NAMESPACE, body, _request_timeout=KUBE_TIMEOUT
+                self._namespace, body, _request_timeout=KUBE_TIMEOUT
             )
             try:
                 return await _write(create)
             except NotFound:
                 # The namespace is made on first use, and again if someone removed it.
-                await _ensure_namespace(core)
+                await _ensure_namespace(core, self._namespace)
                 return await _write(create)
 
         try:
@@ -498,11 +505,12 @@ class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
                 credential_type,
                 description,
                 data,
+                namespace=self._namespace,
                 resource_version=stored.metadata.resource_version,
             )
             return await _write(
                 lambda: core.replace_namespaced_secret(
-                    body.metadata.name, NAMESPACE, body, _request_timeout=KUBE_TIMEOUT
+                    body.metadata.name, self._namespace, body, _request_timeout=KUBE_TIMEOUT
                 )
             )
 
@@ -530,7 +538,10 @@ class CredentialsService(UsesDeps, credentials_pb2_grpc.CredentialsServicer):
             try:
                 await _write(
                     lambda: core.delete_namespaced_secret(
-                        stored.metadata.name, NAMESPACE, body=options, _request_timeout=KUBE_TIMEOUT
+                        stored.metadata.name,
+                        self._namespace,
+                        body=options,
+                        _request_timeout=KUBE_TIMEOUT,
                     )
                 )
             except NotFound:
@@ -561,12 +572,12 @@ async def _write(operation: Callable[[], Awaitable[Answer]]) -> Answer:
         ) from error
 
 
-async def _ensure_namespace(core: k8s.CoreV1Api) -> None:
-    body = k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=NAMESPACE))
+async def _ensure_namespace(core: k8s.CoreV1Api, namespace: str) -> None:
+    body = k8s.V1Namespace(metadata=k8s.V1ObjectMeta(name=namespace))
     try:
         await kubeconfig_file.call(
             CLUSTER, lambda: core.create_namespace(body, _request_timeout=KUBE_TIMEOUT)
         )
-        logger.info("namespace %s created in the control-plane cluster", NAMESPACE)
+        logger.info("namespace %s created in the control-plane cluster", namespace)
     except AlreadyExists:
         pass

@@ -29,7 +29,12 @@ from libs.common.config import Settings
 from libs.common.http_server import BackgroundHttp
 from libs.rpc.interceptors import ErrorInterceptor, ObservabilityInterceptor
 from libs.rpc.internal import InternalTokenInterceptor
-from libs.rpc.server import add_health_and_reflection, create_server
+from libs.rpc.server import (
+    HealthServicer,
+    add_health_and_reflection,
+    create_server,
+    stop_serving,
+)
 from services.devops_server.catalog.service import CatalogService
 from services.devops_server.catalog.store import CatalogStore
 from services.devops_server.ci.dispatch import Dispatcher
@@ -120,6 +125,7 @@ class DevopsServer:
                 InternalTokenInterceptor(settings.internal_token),
             ]
         )
+        self._health: HealthServicer | None = None
         self.resync = Resync(self.sessions, self.jenkins, self.pipeline_pusher)
         self.pipeline_pusher.on_pushed = self.resync.remember_pushed
         self.events = EventRecorder(self.sessions, ItemApplier(self.resync.kick))
@@ -149,7 +155,7 @@ class DevopsServer:
         catalog = CatalogStore(sessions(self._engine))
         await catalog.install_builtins()
         catalog_pb2_grpc.add_CatalogServicer_to_server(CatalogService(catalog), self._grpc)
-        add_health_and_reflection(
+        self._health = await add_health_and_reflection(
             self._grpc,
             [
                 tenancy_pb2.DESCRIPTOR.services_by_name["Tenancy"].full_name,
@@ -171,10 +177,10 @@ class DevopsServer:
         logger.info("devops-server serving gRPC on %s, HTTP on %s", self.grpc_port, self.http_port)
 
     async def stop(self) -> None:
+        await stop_serving(self._grpc, self._health, grace=1)  # first: health drains callers
         await self.resync.stop()
         await self.pipeline_sync.stop()
         await self.dispatcher.stop()
-        await self._grpc.stop(grace=1)
         await self._http.stop()
         await self._feed.stop()
         await self.run_feed.stop()

@@ -190,6 +190,7 @@ class Syncer:
             self._devops,
             argocd_namespace=self.settings.argocd_namespace,
             argocd_group_pattern=self.settings.argocd_group_pattern,
+            credentials_namespace=self.settings.credentials_namespace,
             options=self.options,
             revision=self._revision,
         )

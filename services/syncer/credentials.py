@@ -1,7 +1,7 @@
 """Each workspace's credential Secrets, mirrored as credentials into its Jenkins folder.
 
 apiserver keeps a workspace's credentials as Secrets in the control-plane cluster (the shape
-is defined in `services.apiserver.credentials`: namespace `workbench-system`, labels
+is defined in `services.apiserver.credentials`: the credentials namespace, labels
 `workbench.io/workspace`, `workbench.io/credential` and `app.kubernetes.io/managed-by:
 workbench`, the type and description as annotations). Pipelines name a credential by its
 name, so each Secret must exist as a credential with that id in the folder store of the
@@ -106,8 +106,8 @@ logger = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 
-# The Secrets, as `services.apiserver.credentials` writes them.
-NAMESPACE = "workbench-system"
+# The Secrets, as `services.apiserver.credentials` writes them (in the namespace of the
+# `credentials_namespace` setting, given to the controller).
 CREDENTIAL_LABEL = "workbench.io/credential"
 TYPE_ANNOTATION = "workbench.io/credential-type"
 DESCRIPTION_ANNOTATION = "workbench.io/description"
@@ -240,7 +240,7 @@ class JenkinsCredentials:
         devops: DevopsClient,
         view: TenancyView,
         *,
-        namespace: str = NAMESPACE,
+        namespace: str,
         resync_seconds: float = 300.0,
     ) -> None:
         self._core = client.CoreV1Api(api_client)

@@ -118,6 +118,7 @@ class Reconcilers:
         *,
         argocd_namespace: str,
         argocd_group_pattern: str = DEFAULT_GROUP_PATTERN,
+        credentials_namespace: str,
         options: SyncerOptions,
         revision: int = 0,
     ) -> None:
@@ -135,7 +136,11 @@ class Reconcilers:
         self._follower = ChangeFollower(devops, self.view, self._changed, revision=revision)
         self.jenkins_jobs = JenkinsJobs(devops, self.view, resync_seconds=options.resync_seconds)
         self.jenkins_credentials = JenkinsCredentials(
-            api_client, devops, self.view, resync_seconds=options.resync_seconds
+            api_client,
+            devops,
+            self.view,
+            namespace=credentials_namespace,
+            resync_seconds=options.resync_seconds,
         )
         self.jenkins_jobs.credentials = self.jenkins_credentials
         self.oam_applications = OamApplications(api_client)

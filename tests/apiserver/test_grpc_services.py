@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import grpc
 from amamba.core.v1alpha1 import core_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -20,7 +22,16 @@ async def test_reflection_lists_every_registered_service(stack: Stack) -> None:
     assert listed == registered | {
         "grpc.health.v1.Health",
         "grpc.reflection.v1alpha.ServerReflection",
+        "grpc.reflection.v1.ServerReflection",
     }
+
+
+async def test_reflection_v1_lists_and_describes_what_v1alpha_does(stack: Stack) -> None:
+    listed = await reflection.services(stack.grpc_target, version="v1")
+    files = await reflection.file_containing(stack.grpc_target, CORE, version="v1")
+
+    assert listed == await reflection.services(stack.grpc_target)
+    assert files[0].name == core_pb2.DESCRIPTOR.name
 
 
 async def test_reflection_gives_the_file_that_defines_core(stack: Stack) -> None:
@@ -56,3 +67,17 @@ async def test_health_reports_the_server_and_each_service_serving(stack: Stack) 
     assert overall.status == health_pb2.HealthCheckResponse.SERVING
     assert core.status == health_pb2.HealthCheckResponse.SERVING
     assert unknown == grpc.StatusCode.NOT_FOUND
+
+
+async def test_stopping_tells_health_watchers_every_service_is_not_serving(stack: Stack) -> None:
+    async with grpc.aio.insecure_channel(stack.grpc_target) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        watches = [health.Watch(health_pb2.HealthCheckRequest(service=s)) for s in ("", CORE)]
+        before = [(await watch.read()).status for watch in watches]
+
+        stopping = asyncio.create_task(stack.api.stop())
+        during = [(await asyncio.wait_for(watch.read(), 5)).status for watch in watches]
+        await stopping
+
+    assert before == [health_pb2.HealthCheckResponse.SERVING] * 2
+    assert during == [health_pb2.HealthCheckResponse.NOT_SERVING] * 2

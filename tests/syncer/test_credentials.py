@@ -12,20 +12,26 @@ from __future__ import annotations
 
 import copy
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any, cast
 
+import httpx
 import pytest
 from amamba.credential.v1alpha1 import credentials_pb2 as cred
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio.client.exceptions import ApiException
 from prometheus_client import REGISTRY
 
+from libs.auth.tokens import mint
 from libs.devops_client import DevopsClient
 from sandbox.jenkins import JenkinsStandIn
 from sandbox.kube import KubeStandIn
 from services.apiserver import credentials as apiserver_credentials
+from services.apiserver.app import ApiServer
+from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer
 from services.syncer.credentials import JenkinsCredentials, Unusable, desired_credential, ours
+from tests.credentials.conftest import CREDENTIALS, body
 from tests.jenkins_client.helpers import secret_text_xml
 from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
 from tests.syncer.test_jenkins_jobs import (
@@ -62,7 +68,9 @@ async def put_secret(
     description: str = "",
 ) -> None:
     """Create or replace a credential Secret, as apiserver writes it."""
-    body = apiserver_credentials._secret(workspace_id, name, kind, description, data)
+    body = apiserver_credentials._secret(
+        workspace_id, name, kind, description, data, namespace=NAMESPACE
+    )
     try:
         await core.create_namespaced_secret(NAMESPACE, body)
     except ApiException as error:
@@ -131,7 +139,12 @@ async def as_json(body: aclient.V1Secret) -> dict[str, Any]:
 
 async def rendered(uid: str = "uid-1", password: str = "s3cret", description: str = "") -> Any:
     body = apiserver_credentials._secret(
-        7, "git", cred.USERNAME_PASSWORD, description, {"username": "bob", "password": password}
+        7,
+        "git",
+        cred.USERNAME_PASSWORD,
+        description,
+        {"username": "bob", "password": password},
+        namespace=NAMESPACE,
     )
     secret = await as_json(body)
     secret["metadata"]["uid"] = uid
@@ -166,7 +179,9 @@ async def test_values_are_escaped_in_the_xml() -> None:
 
 
 async def test_a_secret_of_an_unknown_type_or_missing_a_value_is_unusable() -> None:
-    body = apiserver_credentials._secret(7, "x", cred.SECRET_TEXT, "", {"secret": "v"})
+    body = apiserver_credentials._secret(
+        7, "x", cred.SECRET_TEXT, "", {"secret": "v"}, namespace=NAMESPACE
+    )
     secret = await as_json(body)
     secret["metadata"]["annotations"]["workbench.io/credential-type"] = "CERTIFICATE"
     with pytest.raises(Unusable):
@@ -180,14 +195,20 @@ async def test_a_secret_of_an_unknown_type_or_missing_a_value_is_unusable() -> N
 
 async def test_a_secret_that_cannot_be_mirrored_still_claims_its_id() -> None:
     async with aclient.ApiClient() as api:
-        credentials = JenkinsCredentials(api, cast(Any, None), cast(Any, None))
+        credentials = JenkinsCredentials(api, cast(Any, None), cast(Any, None), namespace=NAMESPACE)
     good = await as_json(
-        apiserver_credentials._secret(7, "a", cred.SECRET_TEXT, "", {"secret": "x"})
+        apiserver_credentials._secret(
+            7, "a", cred.SECRET_TEXT, "", {"secret": "x"}, namespace=NAMESPACE
+        )
     )
     twin = copy.deepcopy(good)
     twin["metadata"]["name"] += "-copy"  # made by hand, with the same credential label
-    broken = await as_json(apiserver_credentials._secret(7, "b", cred.SECRET_TEXT, "", {}))
-    other = await as_json(apiserver_credentials._secret(8, "c", cred.SECRET_TEXT, "", {}))
+    broken = await as_json(
+        apiserver_credentials._secret(7, "b", cred.SECRET_TEXT, "", {}, namespace=NAMESPACE)
+    )
+    other = await as_json(
+        apiserver_credentials._secret(8, "c", cred.SECRET_TEXT, "", {}, namespace=NAMESPACE)
+    )
     for secret in (good, twin, broken, other):
         credentials.cache.handle("ADDED", secret)
 
@@ -334,6 +355,46 @@ async def test_while_jenkins_is_down_secrets_come_and_go_and_it_catches_up_once_
 
     await jenkins_a.up()
     await eventually(lambda: set(stored(jenkins_a, on_a)) == {"new"}, within=15)
+
+
+async def test_a_credentials_namespace_of_its_own_is_used_from_rest_to_jenkins(
+    devops: DevopsServer,
+    sdk: DevopsClient,
+    instances: tuple[JenkinsStandIn, JenkinsStandIn],
+    control_plane: KubeStandIn,
+    core: aclient.CoreV1Api,
+    make_syncer: SyncerFactory,
+    tmp_path: Path,
+) -> None:
+    namespace = "team-credentials"
+    workspace = await workspace_on(sdk, "jenkins-a")
+    kubeconfig = control_plane.write_kubeconfig(tmp_path / "apiserver.yaml")
+    settings = devops.settings.model_copy(
+        update={"control_plane_kubeconfig": kubeconfig, "credentials_namespace": namespace}
+    )
+    assert settings.jwt_secret
+    auth = {"Authorization": f"Bearer {mint('admin', settings.jwt_secret)}"}
+    api = ApiServer(settings)
+    await api.start()
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+            path = CREDENTIALS.format(workspace)
+            made = await http.post(path, json=body("SECRET_TEXT", "token"), headers=auth)
+            listed = await http.get(path, headers=auth)
+    finally:
+        await api.stop()
+    # A Secret of the right shape in the default namespace is not the workspace's any more.
+    await put_secret(core, workspace, "decoy", cred.SECRET_TEXT, {"secret": "no"})
+
+    await make_syncer(settings={"credentials_namespace": namespace})
+
+    assert made.status_code == 200, made.text
+    assert [item["baseInfo"]["name"] for item in listed.json()["items"]] == ["token"]
+    name = apiserver_credentials.secret_name(workspace, "token")
+    assert control_plane.get_object("v1", "Namespace", namespace) is not None
+    assert control_plane.get_object("v1", "Secret", name, namespace) is not None
+    assert control_plane.get_object("v1", "Secret", name, NAMESPACE) is None
+    await eventually(lambda: set(stored(instances[0], workspace)) == {"token"}, within=10)
 
 
 async def test_a_workspace_moved_to_another_jenkins_gets_its_credentials_there(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 
 from tests.transcoding.conftest import MAX_BODY, raw_request, status_of
 from tests.transcoding.service import Calls
@@ -148,3 +149,91 @@ async def test_patch_keeps_an_update_mask_given_in_the_query(client: httpx.Async
     )
 
     assert reply.json()["labels"]["updateMask"] == "rating"
+
+
+# Go's protojson refuses a field given twice in one object; the json module would keep the last.
+
+
+async def test_a_key_given_twice_is_400_naming_it(client: httpx.AsyncClient, calls: Calls) -> None:
+    reply = await client.post(
+        "/v1/echo/e1:body",
+        content=b'{"pageSize": 1, "pageSize": 2}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    assert reply.status_code == 400
+    assert reply.json()["code"] == 3
+    assert "'pageSize' is given more than once" in reply.json()["message"]
+    assert calls.handled == []
+
+
+async def test_a_key_given_twice_in_a_nested_message_is_400(client: httpx.AsyncClient) -> None:
+    reply = await client.post(
+        "/v1/echo/e1:body", content=b'{"filter": {"authorName": "a", "authorName": "b"}}'
+    )
+
+    assert reply.status_code == 400
+    assert "'authorName'" in reply.json()["message"]
+
+
+async def test_a_map_key_given_twice_is_400(client: httpx.AsyncClient) -> None:
+    reply = await client.post("/v1/echo/e1:body", content=b'{"labels": {"k": "1", "k": "2"}}')
+
+    assert reply.status_code == 400
+    assert "'k' is given more than once" in reply.json()["message"]
+
+
+async def test_a_struct_key_given_twice_is_400(client: httpx.AsyncClient) -> None:
+    reply = await client.patch(
+        "/v1/shelves/s1/books/b1", content=b'{"extra": {"x": 1, "y": 2, "x": 3}}'
+    )
+
+    assert reply.status_code == 400
+    assert "'x' is given more than once" in reply.json()["message"]
+
+
+async def test_one_field_under_both_its_names_is_400(
+    client: httpx.AsyncClient, calls: Calls
+) -> None:
+    reply = await client.post("/v1/echo/e1:body", json={"pageSize": 1, "page_size": 2})
+
+    assert reply.status_code == 400
+    assert reply.json()["message"] == (
+        "invalid request body: field 'page_size' is given more than once "
+        "(as 'pageSize' and 'page_size')"
+    )
+    assert calls.handled == []
+
+
+@pytest.mark.parametrize(
+    ("verb", "path", "body", "field"),
+    [
+        (
+            "PATCH",
+            "/v1/shelves/s1/books/b1",
+            b'{"author": {"display_name": "a", "displayName": "b"}}',
+            "display_name",
+        ),
+        ("POST", "/v1/echo/e1:body", b'{"pageSize": 1, "page\\u005fsize": 2}', "page_size"),
+    ],
+    ids=["nested", "json-escape"],
+)
+async def test_both_names_of_a_field_are_refused_wherever_they_are(
+    client: httpx.AsyncClient, verb: str, path: str, body: bytes, field: str
+) -> None:
+    reply = await client.request(verb, path, content=body)
+
+    assert reply.status_code == 400
+    assert f"field {field!r} is given more than once" in reply.json()["message"]
+
+
+async def test_the_same_key_in_sibling_objects_is_not_a_duplicate(
+    client: httpx.AsyncClient,
+) -> None:
+    reply = await client.patch(
+        "/v1/shelves/s1/books/b1",
+        json={"labels": {"title": "x"}, "title": "T", "author": {"displayName": "F"}},
+    )
+
+    assert reply.status_code == 200
+    assert reply.json()["title"] == "T"
