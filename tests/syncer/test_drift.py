@@ -102,8 +102,10 @@ async def test_steady_state_makes_no_writes_across_resyncs(
 
     # Three resyncs (0.2 s apart, later on a loaded machine) reconcile every workspace again...
     await eventually(
-        lambda: reconciles("argocd-appproject") - before[0] >= 3 * len(workspaces)
-        and reconciles("kubevela-namespace") - before[1] >= 3 * len(workspaces),
+        lambda: (
+            reconciles("argocd-appproject") - before[0] >= 3 * len(workspaces)
+            and reconciles("kubevela-namespace") - before[1] >= 3 * len(workspaces)
+        ),
         within=15,
     )
     # ...and only the leader's lease renewals wrote anything.
