@@ -100,7 +100,12 @@ class DevopsServer:
         self.instances = InstanceStore(self.sessions, box)
         self.jenkins = JenkinsPool(self.instances)
         self.pipelines = PipelineStore(self.sessions)
-        self.pipeline_pusher = JobPusher(self.pipelines, self.jenkins, box)
+        self.pipeline_pusher = JobPusher(
+            self.pipelines,
+            self.jenkins,
+            box,
+            concurrency=max(1, settings.database_pool_size // 2),
+        )
         self.pipeline_sync = SyncLoop(self.pipelines, self.pipeline_pusher)
         self._pipelines_service = PipelineDefinitionsService(
             self.pipelines, self.pipeline_pusher, self.pipeline_sync, box, self.jenkins

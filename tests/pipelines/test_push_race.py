@@ -172,3 +172,23 @@ async def test_save_waiting_on_another_replica_answers_within_its_timeout(
             if "echo 'new'" in await _config_in_jenkins(ci, "slow"):
                 break
             await asyncio.sleep(0.05)
+
+
+async def test_pushes_beyond_the_concurrency_wait_for_a_slot(ci: CI) -> None:
+    assert (await ci.create("first")).status_code == 200
+    assert (await ci.create("second")).status_code == 200
+    url = ci.stack.settings.database_url
+    first_id = (await _record(url, ci.workspace_id, "first"))["id"]
+    second_id = (await _record(url, ci.workspace_id, "second"))["id"]
+    pusher = ci.stack.devops.pipeline_pusher
+    pusher._slots = asyncio.Semaphore(1)  # one push at a time in this process
+
+    async with pusher.lock(first_id):
+        other = asyncio.create_task(pusher.push(second_id, force=True))
+        await asyncio.sleep(0.3)
+        # Another pipeline's push waits for the slot, not for Jenkins or the database.
+        assert not other.done()
+        assert not await _waiting_for_push_lock(url, within=0.1)
+
+    async with asyncio.timeout(10):
+        assert await other == ""

@@ -71,10 +71,14 @@ class JobPusher:
         box: SecretBox,
         *,
         request_timeout: float = 5.0,
+        concurrency: int = 4,
     ) -> None:
         self._store = store
         self._pool = pool
         self._box = box
+        # A push holds two database connections (its lock's and its reads'), while Jenkins
+        # answers: bounded, so that a burst of saves cannot take the whole pool from reads.
+        self._slots = asyncio.Semaphore(concurrency)
         # One lock per pipeline while anyone holds or awaits it.
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.request_timeout = request_timeout
@@ -101,13 +105,15 @@ class JobPusher:
     async def lock(self, pipeline_id: int) -> AsyncIterator[None]:
         """The lock pushes of one pipeline hold, in this process and then in PostgreSQL.
 
-        The drift check and the convergence hold it too (see the module docstring).
+        The drift check and the convergence hold it too (see the module docstring). Between
+        the two, a slot of `concurrency`: at most that many pipelines are pushed at once in
+        one process (a holder never takes a second pipeline's lock, so slots cannot deadlock).
         """
         local = self._locks.get(pipeline_id)
         if local is None:
             local = self._locks[pipeline_id] = asyncio.Lock()
 
-        async with local, self._store.push_lock(pipeline_id):
+        async with local, self._slots, self._store.push_lock(pipeline_id):
             yield
 
     async def push_in_request(self, pipeline_id: int, *, force: bool = False) -> str:
