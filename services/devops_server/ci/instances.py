@@ -6,17 +6,29 @@ talk to Jenkins. A workspace uses the instance it chose, else the one marked def
 only one registered; `JenkinsPool` hands out one client per instance, made on first use and
 replaced when the instance is registered again.
 
-Moving a workspace (`set_workspace_jenkins`) changes the instance it uses at once, so its next
-run starts there, and remembers the instance it left in `previous_jenkins`, where its folder
-and jobs stay until the syncer has converged the new instance and removed them
-(`forget_previous`). Runs keep the instance they ran on (`runs.jenkins`), so their history
-and unfinished builds stay readable. The move is recorded as a change of the workspace in the
-tenancy change log, which is how the syncer hears of it. Registering or removing an instance is
-recorded there too (kind `jenkins`), for the syncer's Configuration-as-Code reconciler.
+A workspace moves whenever the instance it uses changes: when it chooses another one
+(`set_workspace_jenkins`), and, for a workspace that never chose one, whenever the instance it
+follows changes under it: another instance registered as the default, the default flag moved
+or taken off, a second instance joining the only one (there is then neither a default nor an
+only one, so the workspace has no instance until a default is marked), or the instance it
+follows removed. Every move goes through `_move`: it changes the instance the workspace uses
+at once, so its next run starts there, and remembers the instance it left in
+`previous_jenkins`, where its folder and jobs stay until the syncer has converged the new
+instance and removed them (`forget_previous`). A workspace moved again before that keeps every
+instance still to clean, less the one it moves back to. Runs keep the instance they ran on
+(`runs.jenkins`), so their history and unfinished builds stay readable. Each move is recorded
+as a change of the workspace in the tenancy change log, in the transaction of the move, which
+is how the syncer hears of it. Registering or removing an instance is recorded there too (kind
+`jenkins`), for the syncer's Configuration-as-Code reconciler.
 
-TODO: a workspace that never chose an instance follows the default one, and registering a
-new default moves it without a record of the instance it left; the syncer's resync converges
-the new one, but the old folder stays (it is not reported either: it is a workspace's).
+An instance a workspace chose cannot be removed; one that workspaces follow as the default
+can, and they move to the instance they follow without it (or to none).
+
+IMPORTANT: locks are taken in one order, or two of these writes can deadlock: the instance set
+(`INSTANCES_LOCK`, which registrations and removals hold so that each one sees the instance
+workspaces followed before it), then rows of `jenkins_instances`, then `workspace_ci` rows in
+workspace id order, then the change log's lock (`record_change`). A move locks the instance it
+moves to for share, so the instance cannot be removed under it.
 """
 
 from __future__ import annotations
@@ -43,6 +55,10 @@ from services.devops_server.tenancy.store import record_change
 logger = logging.getLogger(__name__)
 
 CASC_LIMIT = 65536  # bytes of an instance's own Configuration as Code
+
+# `pg_advisory_xact_lock(INSTANCES_LOCK)`: one registration or removal of an instance at a
+# time, so each reads the instance that workspaces followed before it and after it.
+INSTANCES_LOCK = 0x4A454E4B  # "JENK"
 
 
 @dataclass(frozen=True)
@@ -119,6 +135,8 @@ class InstanceStore:
             "is_default": default,
         }
         async with self._sessions.begin() as session:
+            await _lock_instances(session)
+            followed = await _default_instance(session)
             if default:
                 await session.execute(update(JenkinsInstance).values(is_default=False))
             statement = insert(JenkinsInstance).values(**values)
@@ -129,12 +147,17 @@ class InstanceStore:
                 )
             )
             row = await session.get(JenkinsInstance, name, populate_existing=True)
+            await _move_followers(session, followed)
             await record_change(session, "jenkins", name, "updated")
         assert row is not None
         return row
 
     async def remove(self, name: str) -> None:
+        """Unregister an instance no workspace chose; those following it move (see above)."""
         async with self._sessions.begin() as session:
+            await _lock_instances(session)
+            if await session.get(JenkinsInstance, name, with_for_update=True) is None:
+                raise NotFound(f"Jenkins {name!r} is not registered")
             users = await session.scalar(
                 select(WorkspaceCI.workspace_id).where(WorkspaceCI.jenkins == name).limit(1)
             )
@@ -142,11 +165,9 @@ class InstanceStore:
                 raise FailedPrecondition(
                     f"Jenkins {name!r} is used by workspace {users}; move the workspace first"
                 )
-            result = await session.execute(
-                delete(JenkinsInstance).where(JenkinsInstance.name == name)
-            )
-            if result.rowcount == 0:  # type: ignore[attr-defined]
-                raise NotFound(f"Jenkins {name!r} is not registered")
+            followed = await _default_instance(session)
+            await session.execute(delete(JenkinsInstance).where(JenkinsInstance.name == name))
+            await _move_followers(session, followed)
             await record_change(session, "jenkins", name, "deleted")
 
     async def list(self) -> Sequence[JenkinsInstance]:
@@ -168,26 +189,13 @@ class InstanceStore:
         async with self._sessions.begin() as session:
             if await session.get(Workspace, workspace_id) is None:
                 raise NotFound(f"workspace {workspace_id} does not exist")
-            if await session.get(JenkinsInstance, name) is None:
+            if await session.get(JenkinsInstance, name, with_for_update={"read": True}) is None:
                 raise NotFound(f"Jenkins {name!r} is not registered")
-            chosen = await session.get(WorkspaceCI, workspace_id, with_for_update=True)
-            leaving = chosen.jenkins if chosen is not None and chosen.jenkins else ""
-            if not leaving:
-                leaving = await _default_instance(session)
-            previous = list(chosen.previous_jenkins) if chosen is not None else []
-            if leaving and leaving != name and leaving not in previous:
-                previous.append(leaving)
-            previous = [instance for instance in previous if instance != name]
-
-            values = {"jenkins": name, "previous_jenkins": previous}
-            statement = insert(WorkspaceCI).values(workspace_id=workspace_id, **values)
-            await session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[WorkspaceCI.workspace_id], set_=values
-                )
-            )
-            if chosen is None or chosen.jenkins != name:
-                await record_change(session, "workspace", str(workspace_id), "updated")
+            row = await _locked_settings(session, workspace_id)
+            leaving = row.jenkins or await _default_instance(session)
+            if row.jenkins != name:
+                row.jenkins = name
+                await _move(session, row, leaving, name)
         if leaving != name:
             logger.info("workspace moved: workspace=%s from=%r to=%r", workspace_id, leaving, name)
 
@@ -245,6 +253,60 @@ class InstanceStore:
                 left.append((name, int(unfinished or 0)))
         cap = chosen.max_concurrent_runs if chosen is not None else 0
         return CISettings(workspace_id, jenkins, cap, tuple(left))
+
+
+async def _lock_instances(session: AsyncSession) -> None:
+    """Wait for any other registration or removal of an instance to commit (see above)."""
+    await session.execute(select(func.pg_advisory_xact_lock(INSTANCES_LOCK)))
+
+
+async def _locked_settings(session: AsyncSession, workspace_id: int) -> WorkspaceCI:
+    """The workspace's settings row, made if it has none yet, locked for the transaction."""
+    await session.execute(
+        insert(WorkspaceCI).values(workspace_id=workspace_id).on_conflict_do_nothing()
+    )
+    row = await session.get(WorkspaceCI, workspace_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
+
+
+async def _move(session: AsyncSession, row: WorkspaceCI, leaving: str, to: str) -> None:
+    """Record that the workspace of `row` now uses `to` instead of `leaving`: every move."""
+    previous = list(row.previous_jenkins)
+    if leaving and leaving != to and leaving not in previous:
+        previous.append(leaving)
+    row.previous_jenkins = [instance for instance in previous if instance != to]
+    await record_change(session, "workspace", str(row.workspace_id), "updated")
+
+
+async def _move_followers(session: AsyncSession, followed: str) -> None:
+    """Move every workspace that chose no instance from `followed`, the instance they
+    followed before this transaction's change of the instances, to the one they follow now."""
+    follows = await _default_instance(session)
+    if follows == followed:
+        return
+
+    # A workspace without settings gets its row, so that it can remember `followed` too. The
+    # key share lock skips a workspace deleted meanwhile instead of failing on it.
+    workspaces = (
+        select(Workspace.id).order_by(Workspace.id).with_for_update(read=True, key_share=True)
+    )
+    await session.execute(
+        insert(WorkspaceCI).from_select(["workspace_id"], workspaces).on_conflict_do_nothing()
+    )
+    rows = await session.scalars(
+        select(WorkspaceCI)
+        .where(WorkspaceCI.jenkins.is_(None))
+        .order_by(WorkspaceCI.workspace_id)
+        .with_for_update()
+    )
+    moved = 0
+    for row in rows:
+        await _move(session, row, followed, follows)
+        moved += 1
+    logger.info(
+        "workspaces moved with the default: count=%d from=%r to=%r", moved, followed, follows
+    )
 
 
 async def _default_instance(session: AsyncSession) -> str:
