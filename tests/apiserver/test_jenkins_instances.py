@@ -1,4 +1,9 @@
-"""Jenkins instances, a workspace's instance and its run cap, against the Jenkins stand-in."""
+"""Jenkins instances, a workspace's instance and its run cap, against the Jenkins stand-in.
+
+A workspace that chose no instance follows the default (else the only one); these tests also
+check that it moves with it as if it had been moved by hand, without a syncer: the instance it
+left is listed to clean and the change log has a change of the workspace.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +12,10 @@ from typing import Any
 
 import asyncpg
 import pytest
+from sqlalchemy import func, select
 from workbench_sdk.devops.v1 import jenkins_pb2 as sdk
 
+from services.devops_server.store.tables import Change
 from tests.apiserver.conftest import Stack
 
 JENKINS = "/apis/pipeline.amamba.io/v1alpha1/management/jenkins"
@@ -31,10 +38,10 @@ async def register(stack: Stack, jenkins: Any, name: str = "jenkins-a", **extra:
     )
 
 
-async def workspace(stack: Stack) -> int:
+async def workspace(stack: Stack, alias: str = "team-a") -> int:
     made = await stack.http.post(
         "/apis/amamba.io/v1alpha1/management/workspaces",
-        json={"alias": "team-a"},
+        json={"alias": alias},
         headers=stack.auth("admin"),
     )
     workspace_id: int = made.json()["workspaceId"]
@@ -46,6 +53,30 @@ async def ci(stack: Stack, workspace_id: int) -> sdk.WorkspaceCI:
         stack.api.devops.jenkins.GetWorkspaceCI, sdk.WorkspaceCIRef(workspace_id=workspace_id)
     )
     return answer
+
+
+async def choose(stack: Stack, workspace_id: int, name: str) -> None:
+    chosen = await stack.http.put(
+        f"{MGMT}/{workspace_id}/jenkins", json={"name": name}, headers=stack.auth("admin")
+    )
+    assert chosen.status_code == 200, chosen.text
+
+
+async def placed(stack: Stack, workspace_id: int) -> tuple[str, list[str]]:
+    """The instance the workspace uses and those it left whose folder is still to clean."""
+    settings = await ci(stack, workspace_id)
+    return settings.jenkins, [item.name for item in settings.previous]
+
+
+async def workspace_changes(stack: Stack, workspace_id: int) -> int:
+    """How many changes of the workspace the tenancy change log holds (its creation is one)."""
+    async with stack.devops.sessions() as session:
+        count = await session.scalar(
+            select(func.count())
+            .select_from(Change)
+            .where(Change.kind == "workspace", Change.key == str(workspace_id))
+        )
+    return int(count or 0)
 
 
 async def test_registered_instance_is_listed_without_its_token(
@@ -220,3 +251,100 @@ async def test_quota_is_kept_and_negative_is_refused(stack: Stack, jenkins: Any)
     assert refused.status_code == 400
     assert "maxConcurrentRuns" in refused.json()["message"]
     assert (await ci(stack, workspace_id)).max_concurrent_runs == 5
+
+
+async def test_a_new_default_moves_a_workspace_that_chose_none_like_a_move_by_hand(
+    stack: Stack, jenkins: Any
+) -> None:
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    workspace_id = await workspace(stack)
+    assert await workspace_changes(stack, workspace_id) == 1  # its creation
+
+    answer = await register(stack, jenkins, name="jenkins-b", default=True)
+
+    assert answer.status_code == 200, answer.text
+    assert await placed(stack, workspace_id) == ("jenkins-b", ["jenkins-a"])
+    assert await workspace_changes(stack, workspace_id) == 2
+
+
+async def test_a_workspace_that_chose_its_instance_stays_when_the_default_moves(
+    stack: Stack, jenkins: Any
+) -> None:
+    workspace_id = await workspace(stack)
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    await choose(stack, workspace_id, "jenkins-a")
+    changes = await workspace_changes(stack, workspace_id)
+
+    await register(stack, jenkins, name="jenkins-b", default=True)
+
+    assert await placed(stack, workspace_id) == ("jenkins-a", [])
+    assert await workspace_changes(stack, workspace_id) == changes
+
+
+async def test_registering_the_default_again_as_it_was_moves_nothing(
+    stack: Stack, jenkins: Any
+) -> None:
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    await register(stack, jenkins, name="jenkins-b")
+    workspace_id = await workspace(stack)
+
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    await register(stack, jenkins, name="jenkins-b")
+
+    assert await placed(stack, workspace_id) == ("jenkins-a", [])
+    assert await workspace_changes(stack, workspace_id) == 1
+
+
+async def test_a_second_instance_beside_the_only_one_leaves_a_workspace_without_one(
+    stack: Stack, jenkins: Any
+) -> None:
+    """With two instances and no default, a workspace that chose none has no instance; its
+    folder on the one it had stays listed until a default gives it a new one."""
+    await register(stack, jenkins, name="jenkins-a")
+    workspace_id = await workspace(stack)
+
+    await register(stack, jenkins, name="jenkins-b")
+    assert await placed(stack, workspace_id) == ("", ["jenkins-a"])
+    await register(stack, jenkins, name="jenkins-b", default=True)
+    assert await placed(stack, workspace_id) == ("jenkins-b", ["jenkins-a"])
+    assert await workspace_changes(stack, workspace_id) == 3
+
+
+async def test_a_workspace_moved_again_with_the_default_keeps_every_instance_to_clean(
+    stack: Stack, jenkins: Any
+) -> None:
+    """As when it is moved by hand again before the syncer has cleaned up after a move."""
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    workspace_id = await workspace(stack)
+
+    await register(stack, jenkins, name="jenkins-b", default=True)
+    await register(stack, jenkins, name="jenkins-c", default=True)
+    assert await placed(stack, workspace_id) == ("jenkins-c", ["jenkins-a", "jenkins-b"])
+    await register(stack, jenkins, name="jenkins-a", default=True)  # back where its folder is
+    assert await placed(stack, workspace_id) == ("jenkins-a", ["jenkins-b", "jenkins-c"])
+
+
+async def test_removing_the_default_moves_the_workspaces_that_follow_it(
+    stack: Stack, jenkins: Any
+) -> None:
+    await register(stack, jenkins, name="jenkins-a", default=True)
+    await register(stack, jenkins, name="jenkins-b")
+    following = await workspace(stack, "following")
+    chose_b = await workspace(stack, "chose-b")
+    await choose(stack, chose_b, "jenkins-b")  # it followed A: A is to clean
+    changes = await workspace_changes(stack, chose_b)
+
+    removed = await stack.http.delete(f"{JENKINS}/jenkins-a", headers=stack.auth("admin"))
+
+    assert removed.status_code == 200, removed.text
+    assert await placed(stack, following) == ("jenkins-b", ["jenkins-a"])
+    assert await workspace_changes(stack, following) == 2
+    assert await placed(stack, chose_b) == ("jenkins-b", ["jenkins-a"])
+    assert await workspace_changes(stack, chose_b) == changes
+
+
+async def test_removing_an_unknown_instance_is_404(stack: Stack, jenkins: Any) -> None:
+    answer = await stack.http.delete(f"{JENKINS}/nowhere", headers=stack.auth("admin"))
+
+    assert answer.status_code == 404
+    assert "nowhere" in answer.json()["message"]
