@@ -88,11 +88,13 @@ async def both(sdk: DevopsClient, jenkins_a: JenkinsStandIn, jenkins_b: JenkinsS
     return jenkins_a, jenkins_b
 
 
-async def register(sdk: DevopsClient, name: str, jenkins: JenkinsStandIn) -> None:
+async def register(
+    sdk: DevopsClient, name: str, jenkins: JenkinsStandIn, *, default: bool = False
+) -> None:
     config = jenkins_api.JenkinsConfig(
         address=jenkins.url, username=jenkins.admin_user, password=jenkins.api_token
     )
-    request = jenkins_api.RegisterJenkinsRequest(name=name, config=config)
+    request = jenkins_api.RegisterJenkinsRequest(name=name, config=config, default=default)
     await sdk.call(sdk.jenkins.RegisterJenkins, request)
 
 
