@@ -11,9 +11,9 @@ instance the workspace uses now.
 The `jenkins-credentials` controller is keyed by workspace id, with the queue, per-key
 backoff, resync and metrics of every syncer controller. Its inputs are watched: a `ListWatch`
 on the credential Secrets (its events queue the Secret's workspace) and devops-server's
-change stream (a workspace moved to another instance is a workspace change). Jenkins offers
-no watch, so a credential edited or deleted there by hand is repaired by the next resync,
-as is a workspace that followed a new default instance without a change of its own.
+change stream (a workspace moved to another instance, by hand or with the default instance
+it follows, is a workspace change). Jenkins offers no watch, so a credential edited or
+deleted there by hand is repaired by the next resync.
 
 A reconcile of workspace `7`, told nothing about why it runs:
 

@@ -31,9 +31,13 @@ desired state with the whole actual state, told nothing about why it runs:
 
 So moving a workspace is `SetWorkspaceJenkins`: devops-server records the move as a
 workspace change, the change stream queues the key, and the reconcile above converges the
-new instance, then cleans the old one. Runs asked for after the move start on the new
-instance (the dispatcher reads the workspace's instance per pass); a run asked for before
-its job exists there waits in QUEUE until this reconcile has pushed it.
+new instance, then cleans the old one. A workspace that chose no instance moves the same way
+when the instance it follows changes (a new default registered, or the one it followed
+removed; see `services.devops_server.ci.instances`); one left with no instance at all (two
+registered, none default) keeps its old folder until a default gives it a new one. Runs
+asked for after the move start on the new instance (the dispatcher reads the workspace's
+instance per pass); a run asked for before its job exists there waits in QUEUE until this
+reconcile has pushed it.
 
 The new instance numbers builds from 1 again, so a run is always told apart by the
 instance it was handed to (`runs.jenkins`): Jenkins events look their run up by pipeline and
