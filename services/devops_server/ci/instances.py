@@ -50,7 +50,7 @@ from libs.jenkins import JenkinsClient
 from services.devops_server.ci import states
 from services.devops_server.crypto import SecretBox
 from services.devops_server.store.tables import JenkinsInstance, Run, Workspace, WorkspaceCI
-from services.devops_server.tenancy.store import record_change
+from services.devops_server.tenancy.store import record_change, record_changes
 
 logger = logging.getLogger(__name__)
 
@@ -195,7 +195,7 @@ class InstanceStore:
             leaving = row.jenkins or await _default_instance(session)
             if row.jenkins != name:
                 row.jenkins = name
-                await _move(session, row, leaving, name)
+                await _move(session, [row], leaving, name)
         if leaving != name:
             logger.info("workspace moved: workspace=%s from=%r to=%r", workspace_id, leaving, name)
 
@@ -270,13 +270,17 @@ async def _locked_settings(session: AsyncSession, workspace_id: int) -> Workspac
     return row
 
 
-async def _move(session: AsyncSession, row: WorkspaceCI, leaving: str, to: str) -> None:
-    """Record that the workspace of `row` now uses `to` instead of `leaving`: every move."""
-    previous = list(row.previous_jenkins)
-    if leaving and leaving != to and leaving not in previous:
-        previous.append(leaving)
-    row.previous_jenkins = [instance for instance in previous if instance != to]
-    await record_change(session, "workspace", str(row.workspace_id), "updated")
+async def _move(session: AsyncSession, rows: Sequence[WorkspaceCI], leaving: str, to: str) -> None:
+    """Record that the workspaces of `rows`, locked, now use `to` instead of `leaving`: the
+    one way any workspace moves (see above)."""
+    for row in rows:
+        previous = list(row.previous_jenkins)
+        if leaving and leaving != to and leaving not in previous:
+            previous.append(leaving)
+        row.previous_jenkins = [instance for instance in previous if instance != to]
+
+    keys = [str(row.workspace_id) for row in rows]
+    await record_changes(session, "workspace", keys, "updated")
 
 
 async def _move_followers(session: AsyncSession, followed: str) -> None:
@@ -300,12 +304,13 @@ async def _move_followers(session: AsyncSession, followed: str) -> None:
         .order_by(WorkspaceCI.workspace_id)
         .with_for_update()
     )
-    moved = 0
-    for row in rows:
-        await _move(session, row, followed, follows)
-        moved += 1
+    followers = rows.all()
+    await _move(session, followers, followed, follows)
     logger.info(
-        "workspaces moved with the default: count=%d from=%r to=%r", moved, followed, follows
+        "workspaces moved with the default: count=%d from=%r to=%r",
+        len(followers),
+        followed,
+        follows,
     )
 
 

@@ -66,8 +66,15 @@ def kubeconfig_server(kubeconfig: str) -> str:
 async def record_change(session: AsyncSession, kind: str, key: str, action: str) -> None:
     """Add a change to the log `WatchChanges` serves, in the caller's transaction. The lock
     makes revisions commit in order, so a watcher never skips one committed late."""
+    await record_changes(session, kind, [key], action)
+
+
+async def record_changes(
+    session: AsyncSession, kind: str, keys: Sequence[str], action: str
+) -> None:
+    """`record_change` for each of `keys`, taking the lock once."""
     await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CHANGE_LOCK})
-    session.add(Change(kind=kind, key=key, action=action))
+    session.add_all([Change(kind=kind, key=key, action=action) for key in keys])
 
 
 def millis(moment: datetime) -> int:
