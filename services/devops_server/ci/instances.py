@@ -26,7 +26,8 @@ can, and they move to the instance they follow without it (or to none).
 
 IMPORTANT: locks are taken in one order, or two of these writes can deadlock: the instance set
 (`INSTANCES_LOCK`, which registrations and removals hold so that each one sees the instance
-workspaces followed before it), then rows of `jenkins_instances`, then `workspace_ci` rows in
+workspaces followed before it), then rows of `jenkins_instances`, then rows of `workspaces`
+(for key share, so none is deleted while its settings are made), then `workspace_ci` rows in
 workspace id order, then the change log's lock (`record_change`). A move locks the instance it
 moves to for share, so the instance cannot be removed under it.
 """
@@ -187,10 +188,12 @@ class InstanceStore:
         """Point the workspace at `name`, remembering the instance it leaves (see above)."""
         names.dns_label("name", name)
         async with self._sessions.begin() as session:
-            if await session.get(Workspace, workspace_id) is None:
-                raise NotFound(f"workspace {workspace_id} does not exist")
+            # Locked in the order above: the instance, then the workspace for key share.
             if await session.get(JenkinsInstance, name, with_for_update={"read": True}) is None:
                 raise NotFound(f"Jenkins {name!r} is not registered")
+            kept = {"read": True, "key_share": True}
+            if await session.get(Workspace, workspace_id, with_for_update=kept) is None:
+                raise NotFound(f"workspace {workspace_id} does not exist")
             row = await _locked_settings(session, workspace_id)
             leaving = row.jenkins or await _default_instance(session)
             if row.jenkins != name:
