@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from libs.controller import Controller
+from tests.conftest import eventually
 
 
 @asynccontextmanager
@@ -22,14 +23,6 @@ async def running(controller: Controller[str]) -> AsyncIterator[asyncio.Task[Non
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-
-
-async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 async def test_resync_reconciles_every_listed_key_periodically() -> None:
@@ -83,7 +76,7 @@ async def test_failing_key_backs_off_while_other_keys_keep_flowing(
             await eventually(lambda: len(attempts) >= 4)
             for round_ in range(20):
                 controller.enqueue(f"ok-{round_}")
-            await eventually(lambda: len(good) == 20, within=1)
+            await eventually(lambda: len(good) == 20)
 
     gaps = [later - earlier for earlier, later in itertools.pairwise(attempts)]
     assert gaps[0] >= 0.04
@@ -156,5 +149,5 @@ async def test_controllers_share_nothing() -> None:
         slow_controller.enqueue("b")
         for key in ("x", "y", "z"):
             fast_controller.enqueue(key)
-        await eventually(lambda: fast == ["x", "y", "z"], within=1)
+        await eventually(lambda: fast == ["x", "y", "z"])
         assert len(slow_controller.queue) == 1

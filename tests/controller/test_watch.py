@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,20 +11,13 @@ from kubernetes_asyncio import client as aclient
 
 from libs.controller.watch import ListWatch
 from sandbox.kube import KubeStandIn
+from tests.conftest import eventually
 
 Seen = list[tuple[str, str]]
 
 
 def configmap(name: str, **data: str) -> aclient.V1ConfigMap:
     return aclient.V1ConfigMap(metadata=aclient.V1ObjectMeta(name=name), data=data)
-
-
-async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ resync ask for a short one.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -30,28 +29,12 @@ from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer, SyncerOptions
-from tests.conftest import stack_settings
+from tests.conftest import eventually, stack_settings
 
 ARGOCD = "argocd"
 MEMBER = "member-1"
 
 SyncerFactory = Callable[..., Awaitable[Syncer]]
-
-
-async def eventually(check: Callable[[], Any], within: float = 5.0) -> None:
-    """Wait until `check()` is truthy (or returns without raising AssertionError)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        try:
-            if check():
-                return
-            failure: str = "condition not met"
-        except AssertionError as error:
-            failure = str(error)
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {within}s: {failure}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture

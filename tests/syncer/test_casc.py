@@ -28,7 +28,8 @@ from sandbox.jenkins import JenkinsStandIn
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
 from services.syncer.casc import APPLIED, KEY, LAST_GOOD, REJECTED, ROLLED_BACK, JenkinsCasc
-from tests.syncer.conftest import MEMBER, SyncerFactory, eventually
+from tests.conftest import eventually
+from tests.syncer.conftest import MEMBER, SyncerFactory
 from tests.syncer.test_jenkins_jobs import standin
 
 NAMESPACE = "workbench-system"

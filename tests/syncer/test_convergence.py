@@ -14,12 +14,12 @@ from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
+from tests.conftest import eventually
 from tests.syncer.conftest import (
     SyncerFactory,
     appproject,
     bind,
     destinations,
-    eventually,
     labelled,
     new_workspace,
     oam_namespace,

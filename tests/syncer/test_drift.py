@@ -12,13 +12,13 @@ from prometheus_client import REGISTRY
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
+from tests.conftest import eventually
 from tests.syncer.conftest import (
     ARGOCD,
     SyncerFactory,
     appproject,
     bind,
     destinations,
-    eventually,
     labelled,
     new_workspace,
     oam_namespace,

@@ -8,13 +8,8 @@ import asyncio
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import LEASE_NAME, LEASE_NAMESPACE, Syncer
-from tests.syncer.conftest import (
-    SyncerFactory,
-    appproject,
-    eventually,
-    new_workspace,
-    oam_namespace,
-)
+from tests.conftest import eventually
+from tests.syncer.conftest import SyncerFactory, appproject, new_workspace, oam_namespace
 
 LEASE_SECONDS = 3.0
 RENEW_DEADLINE = LEASE_SECONDS * 2 / 3  # the elector's default
