@@ -23,6 +23,7 @@ import pytest
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio.client.exceptions import ApiException
+from prometheus_client import REGISTRY
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.devops_client import DevopsClient
@@ -180,3 +181,9 @@ def destinations(standin: KubeStandIn, workspace_id: int) -> set[tuple[str, str]
 def labelled(obj: dict[str, Any] | None, workspace_id: int) -> bool:
     labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
     return bool(labels.get("workbench.io/workspace") == str(workspace_id))
+
+
+def reconciles(controller: str) -> float:
+    """Successful reconciles of `controller` so far, in this process (resyncs included)."""
+    labels = {"controller": controller, "result": "success"}
+    return REGISTRY.get_sample_value("workbench_controller_reconciles_total", labels) or 0.0
