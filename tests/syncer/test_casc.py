@@ -495,7 +495,8 @@ async def test_a_first_configuration_that_fails_to_apply_is_taken_out_of_the_con
 ) -> None:
     await register(sdk, jenkins, event_proxy_url=RECEIVER, casc=BROKEN)
 
-    await eventually(lambda: ROLLED_BACK in annotations(control_plane))
+    # Two writes: the key taken out (with the rolled-back mark), then the rejection noted.
+    await eventually(lambda: {ROLLED_BACK, REJECTED} <= set(annotations(control_plane)))
     assert KEY not in (configmap(control_plane) or {}).get("data", {})
     assert "apply failed" in annotations(control_plane)[REJECTED]
     assert rejected_gauge() == 1
