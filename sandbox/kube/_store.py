@@ -249,6 +249,11 @@ class Store:
     def unsubscribe(self, sub: Subscriber) -> None:
         self._subscribers.discard(sub)
 
+    @property
+    def open_watches(self) -> int:
+        """Live subscriptions: watches that will be sent the next change."""
+        return len(self._subscribers)
+
     def close_watches(self, final: Event | None = None) -> int:
         """End every live watch, after `final` (an ERROR event) if given."""
         count = len(self._subscribers)

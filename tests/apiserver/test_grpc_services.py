@@ -76,7 +76,7 @@ async def test_stopping_tells_health_watchers_every_service_is_not_serving(stack
         before = [(await watch.read()).status for watch in watches]
 
         stopping = asyncio.create_task(stack.api.stop())
-        during = [(await asyncio.wait_for(watch.read(), 5)).status for watch in watches]
+        during = [(await asyncio.wait_for(watch.read(), 10)).status for watch in watches]
         await stopping
 
     assert before == [health_pb2.HealthCheckResponse.SERVING] * 2

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from tests.apiserver.conftest import Stack
+from tests.conftest import eventually
 
 MGMT = "/apis/amamba.io/v1alpha1/management"
 
@@ -152,13 +153,12 @@ async def test_a_server_stream_is_recorded_with_its_final_code_and_duration(
         )
         await asyncio.sleep(0.5)
         held.cancel()
-        for _ in range(50):
-            if (
+        await eventually(
+            lambda: (
                 sample("workbench_grpc_requests_total", method=method, code="CANCELLED")
                 > counts["CANCELLED"]
-            ):
-                break
-            await asyncio.sleep(0.05)
+            )
+        )
 
     assert caught.value.code() == grpc.StatusCode.UNAUTHENTICATED
     after = {

@@ -36,7 +36,7 @@ async def test_key_added_while_processing_is_queued_again_only_after_done() -> N
     assert not second.done()
 
     queue.done(key)
-    assert await asyncio.wait_for(second, 1) == "a"
+    assert await asyncio.wait_for(second, 10) == "a"
     queue.done("a")
     assert len(queue) == 0
 
@@ -96,7 +96,7 @@ async def test_rate_limited_key_arrives_after_its_delay() -> None:
 
     loop = asyncio.get_running_loop()
     started = loop.time()
-    assert await asyncio.wait_for(queue.get(), 1) == "a"
+    assert await asyncio.wait_for(queue.get(), 10) == "a"
     assert loop.time() - started >= 0.09
 
 
@@ -107,15 +107,23 @@ async def test_add_after_delays_and_the_earliest_delay_wins() -> None:
     queue.add_after("a", 0.5)
     queue.add_after("a", 0.1)
     queue.add_after("a", 0.3)
-
-    await asyncio.sleep(0.05)
+    # Markers between the delays: timers fire in the order of their deadlines, however late a
+    # busy loop gets to them, so the order keys come out in tells which timers fired.
+    queue.add_after("b", 0.2)
+    queue.add_after("c", 0.6)
     assert len(queue) == 0
-    assert await asyncio.wait_for(queue.get(), 1) == "a"
-    assert 0.09 <= loop.time() - started < 0.3
-    queue.done("a")
 
-    await asyncio.sleep(0.5)
-    assert len(queue) == 0  # the later timers were dropped, not fired
+    handed_out = []
+    for _ in range(3):
+        key = await asyncio.wait_for(queue.get(), 10)
+        if key == "a":
+            assert loop.time() - started >= 0.09
+        handed_out.append(key)
+        queue.done(key)
+
+    # "a" came at 0.1 s, before "b"; its 0.3 s and 0.5 s timers were dropped, not fired.
+    assert handed_out == ["a", "b", "c"]
+    assert len(queue) == 0
 
 
 async def test_shutdown_wakes_waiting_getters() -> None:
@@ -125,7 +133,7 @@ async def test_shutdown_wakes_waiting_getters() -> None:
 
     queue.shutdown()
     with pytest.raises(QueueShutDown):
-        await asyncio.wait_for(waiting, 1)
+        await asyncio.wait_for(waiting, 10)
     queue.add("a")
     assert len(queue) == 0
 
@@ -138,4 +146,4 @@ async def test_a_cancelled_getter_passes_its_wake_up_on() -> None:
 
     queue.add("a")  # wakes `first`
     first.cancel()
-    assert await asyncio.wait_for(second, 1) == "a"
+    assert await asyncio.wait_for(second, 10) == "a"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -11,20 +11,13 @@ from kubernetes_asyncio import client as aclient
 
 from libs.controller.watch import ListWatch
 from sandbox.kube import KubeStandIn
+from tests.conftest import eventually
 
 Seen = list[tuple[str, str]]
 
 
 def configmap(name: str, **data: str) -> aclient.V1ConfigMap:
     return aclient.V1ConfigMap(metadata=aclient.V1ObjectMeta(name=name), data=data)
-
-
-async def eventually(check: Callable[[], bool], within: float = 3.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.01)
 
 
 @pytest.fixture
@@ -42,7 +35,7 @@ async def watching(core: aclient.CoreV1Api) -> AsyncIterator[tuple[ListWatch, Se
     await core.create_namespaced_config_map("default", configmap("before", a="1"))
     lister = ListWatch(core.list_namespaced_config_map, handler, namespace="default")
     task = asyncio.create_task(lister.run())
-    await asyncio.wait_for(lister.synced.wait(), 3)
+    await asyncio.wait_for(lister.synced.wait(), 10)
     yield lister, seen
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -67,8 +60,8 @@ async def test_resumes_after_the_server_drops_watches(
     core: aclient.CoreV1Api, control_plane: KubeStandIn, watching: tuple[ListWatch, Seen]
 ) -> None:
     lister, seen = watching
-    await asyncio.sleep(0.1)
-    assert control_plane.drop_watches() >= 1
+    await eventually(lambda: control_plane.open_watches == 1)
+    assert control_plane.drop_watches() == 1
 
     await core.create_namespaced_config_map("default", configmap("after-drop"))
     await eventually(lambda: ("ADDED", "after-drop") in seen)
@@ -80,7 +73,8 @@ async def test_relists_after_history_expires_and_reports_missed_deletions(
     core: aclient.CoreV1Api, control_plane: KubeStandIn, watching: tuple[ListWatch, Seen]
 ) -> None:
     lister, seen = watching
-    await asyncio.sleep(0.1)
+    # Nothing changed since the list: a watch opened after the compaction would not get a 410.
+    await eventually(lambda: control_plane.open_watches == 1)
     control_plane.expire_history(notify_watches=True)
 
     await eventually(lambda: lister.relists >= 2)

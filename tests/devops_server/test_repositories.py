@@ -83,7 +83,7 @@ async def test_a_pipeline_naming_another_repository_is_a_change(client: DevopsCl
     seen = []
     stream = client.stream(client.tenancy.WatchChanges, pb.WatchChangesRequest(after_revision=0))
     while len(seen) < 4:
-        change = await asyncio.wait_for(anext(stream), 5)
+        change = await asyncio.wait_for(anext(stream), 10)
         seen.append((change.kind, change.key, change.action))
     await stream.aclose()
 

@@ -226,7 +226,7 @@ async def test_watch_replays_history_then_streams_new_changes(client: DevopsClie
     watcher = asyncio.create_task(follow())
     await asyncio.sleep(0.2)
     second = await create(client, "team-b")
-    await asyncio.wait_for(watcher, 5)
+    await asyncio.wait_for(watcher, 10)
 
     assert [(c.kind, c.key, c.action) for c in seen] == [
         ("workspace", str(first.id), "created"),
@@ -245,7 +245,7 @@ async def test_watch_resumes_after_the_given_revision(client: DevopsClient) -> N
     resumed = client.stream(
         client.tenancy.WatchChanges, pb.WatchChangesRequest(after_revision=first.revision)
     )
-    following = await asyncio.wait_for(anext(resumed), 5)
+    following = await asyncio.wait_for(anext(resumed), 10)
     await resumed.aclose()
 
     assert following.key != first.key
@@ -262,7 +262,7 @@ async def test_a_watch_after_the_revision_of_a_listing_streams_only_what_came_la
     stream = client.stream(
         client.tenancy.WatchChanges, pb.WatchChangesRequest(after_revision=listed.revision)
     )
-    following = await asyncio.wait_for(anext(stream), 5)
+    following = await asyncio.wait_for(anext(stream), 10)
     await stream.aclose()
 
     assert listed.revision > 0

@@ -91,16 +91,22 @@ async def test_events_of_one_run_arrive_in_order_despite_intermittent_failures(
 async def test_a_slow_run_does_not_hold_back_other_runs(
     make_proxy: ProxyFactory, receiver: Receiver, http: aiohttp.ClientSession
 ) -> None:
+    b_through = asyncio.Event()
+
     async def slow_for_job_a(event: dict[str, Any]) -> int:
         if event["data"]["_projectName"] == "a":
-            await asyncio.sleep(0.8)
+            await b_through.wait()  # answered once run b is through, or never
         return 200
 
     receiver.answer = slow_for_job_a
-    proxy = await make_proxy(timeout=3.0, batch=1)  # a batch is as slow as its slowest event
+    # The forward timeout outlasts the wait below, so b cannot get through by a timing out.
+    proxy = await make_proxy(timeout=60.0, batch=1)  # a batch is as slow as its slowest event
 
     await post_builds_in_order(http, proxy, [build_events("a", 1), build_events("b", 1)])
-    await receiver.wait_for(4, within=2)
+    try:
+        await receiver.wait_for(4)
+    finally:
+        b_through.set()
 
     first_four = [received.event["data"]["_projectName"] for received in receiver.delivered[:4]]
     assert first_four == ["b", "b", "b", "b"]
@@ -119,7 +125,7 @@ async def test_a_receiver_outage_loses_and_repeats_nothing(
     await asyncio.sleep(2.5)
     assert receiver.attempts == []
     await receiver.start()
-    await receiver.wait_for(40, within=5)
+    await receiver.wait_for(40, within=20)
     await asyncio.sleep(0.3)  # anything extra would arrive now
 
     sent = sorted(event["id"] for events in builds for event in events)
@@ -198,11 +204,11 @@ async def test_the_rate_limit_spaces_deliveries(
     started = time.monotonic()
 
     await asyncio.gather(*(post(http, proxy, event) for event in events))
-    delivered = await receiver.wait_for(100, within=5)
+    delivered = await receiver.wait_for(100, within=30)
 
     elapsed = delivered[-1].at - started
     assert elapsed >= 1.8  # 5 at once, then 95 at 50 a second
-    assert elapsed < 4.5  # and not throttled far below the rate
+    assert elapsed < 10  # and not throttled far below it (the exact rate: test_policy)
 
 
 async def deliver_as_backlog(

@@ -6,9 +6,20 @@ import asyncio
 
 import aiohttp
 
+from services.event_proxy import EventProxy
+from tests.conftest import eventually
 from tests.event_proxy.conftest import ProxyFactory, Receiver, build_events, metric, post
 
 P = "workbench_event_proxy"
+
+
+async def reaches(http: aiohttp.ClientSession, proxy: EventProxy, name: str, value: float) -> None:
+    """Wait until the metric `name` reads `value`."""
+
+    async def read() -> bool:
+        return await metric(http, proxy, name) == value
+
+    await eventually(read)
 
 
 async def test_metrics_show_a_backlog_while_the_receiver_is_down(
@@ -20,10 +31,13 @@ async def test_metrics_show_a_backlog_while_the_receiver_is_down(
         await post(http, proxy, event)
     await asyncio.sleep(0.4)
 
+    async def failed() -> bool:
+        return await metric(http, proxy, f'{P}_failures_total{{reason="connection"}}') >= 1
+
+    await eventually(failed)
     assert await metric(http, proxy, f"{P}_queue_depth") == 4
     assert await metric(http, proxy, f"{P}_oldest_event_age_seconds") >= 0.4
     assert await metric(http, proxy, f'{P}_received_total{{type="run.started"}}') == 1
-    assert await metric(http, proxy, f'{P}_failures_total{{reason="connection"}}') >= 1
     assert await metric(http, proxy, f'{P}_forwarded_total{{type="run.started"}}') == 0
 
 
@@ -36,9 +50,8 @@ async def test_metrics_show_the_backlog_drained_once_the_receiver_is_back(
         await post(http, proxy, event)
     await receiver.start()
     await receiver.wait_for(4)
-    await asyncio.sleep(0.05)  # settlements are committed just after delivery
+    await reaches(http, proxy, f"{P}_queue_depth", 0)  # settled just after delivery
 
-    assert await metric(http, proxy, f"{P}_queue_depth") == 0
     assert await metric(http, proxy, f"{P}_oldest_event_age_seconds") == 0
     assert await metric(http, proxy, f'{P}_forwarded_total{{type="run.finalized"}}') == 1
     posts = len(receiver.posts)  # the backlog goes in as few posts as it fits in
@@ -56,8 +69,7 @@ async def test_dead_letters_are_counted(
     for event in build_events("build", 1)[:2]:
         await post(http, proxy, event)
     await receiver.wait_for_attempts(2)
-    await asyncio.sleep(0.05)
+    await reaches(http, proxy, f"{P}_dead_letters_total", 2)  # settled just after the answer
 
-    assert await metric(http, proxy, f"{P}_dead_letters_total") == 2
     assert await metric(http, proxy, f'{P}_failures_total{{reason="rejected"}}') == 2
     assert await metric(http, proxy, f"{P}_queue_depth") == 0

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
+from types import SimpleNamespace
 
 import pytest
 
-from services.event_proxy import EventProxySettings
+from services.event_proxy import EventProxySettings, ratelimit
 from services.event_proxy.envelope import ordering_key, parse
 from services.event_proxy.forwarder import Outcome, backoff, judge
 from services.event_proxy.ratelimit import TokenBucket
@@ -74,17 +73,29 @@ def test_backoff_grows_exponentially_up_to_the_cap() -> None:
     assert min(draws[99]) < 1.0  # full jitter: anywhere from zero
 
 
-async def test_the_token_bucket_allows_a_burst_then_the_rate() -> None:
-    bucket = TokenBucket(qps=100, burst=10)
-    started = time.monotonic()
+async def test_the_token_bucket_allows_a_burst_then_the_rate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Virtual time: the bucket's waits are recorded and pass at once, so a busy machine
+    # cannot stretch them.
+    now = 0.0
+    waits: list[float] = []
 
-    await asyncio.gather(*(bucket.acquire() for _ in range(10)))
-    burst = time.monotonic() - started
-    await asyncio.gather(*(bucket.acquire() for _ in range(30)))
-    total = time.monotonic() - started
+    async def sleep(seconds: float) -> None:
+        nonlocal now
+        waits.append(seconds)
+        now += seconds
 
-    assert burst < 0.1
-    assert 0.28 <= total < 0.8
+    monkeypatch.setattr(ratelimit, "asyncio", SimpleNamespace(sleep=sleep))
+    bucket = TokenBucket(qps=100, burst=10, clock=lambda: now)
+
+    for _ in range(10):
+        await bucket.acquire()
+    assert waits == []  # the burst
+
+    for _ in range(30):
+        await bucket.acquire()
+    assert waits == pytest.approx([0.01] * 30)  # then one token each 1/qps
 
 
 def test_the_token_falls_back_to_the_internal_token(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -160,7 +160,7 @@ async def test_a_builds_events_arrive_through_event_proxy(
         await jenkins.drain_events()
 
         run_events: list[str] = []
-        for _ in range(100):
+        for _ in range(300):
             recorded = await rows(
                 receiver, "SELECT type FROM jenkins_events ORDER BY event_time, received_at"
             )

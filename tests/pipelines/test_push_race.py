@@ -112,12 +112,12 @@ async def test_older_push_held_by_one_replica_never_overwrites_a_newer_one(
     # Replica B reads the pipeline (the old definition) and is held before Jenkins.
     gate = Gate(replica.jenkins)
     older = asyncio.create_task(replica.pipeline_pusher.push(pipeline_id, force=True))
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         await gate.reached.wait()
 
     # A save through replica A makes the new definition and pushes it in the request.
     newer = asyncio.create_task(ci.put_jenkinsfile("race", NEW))
-    waited = await _waiting_for_push_lock(url, within=2.0)
+    waited = await _waiting_for_push_lock(url, within=15.0)
     gate.opened.set()
     assert await older == ""
     assert (await newer).status_code == 200
@@ -138,13 +138,13 @@ async def test_push_lock_is_per_pipeline(ci: CI, replica: DevopsServer) -> None:
     free_id = (await _record(url, ci.workspace_id, "free"))["id"]
 
     async with replica.pipeline_pusher.lock(held_id):
-        async with asyncio.timeout(3):
+        async with asyncio.timeout(15):
             assert await ci.stack.devops.pipeline_pusher.push(free_id, force=True) == ""
         blocked = asyncio.create_task(ci.stack.devops.pipeline_pusher.push(held_id, force=True))
-        assert await _waiting_for_push_lock(url, within=3.0)
+        assert await _waiting_for_push_lock(url, within=15.0)
         assert not blocked.done()
 
-    async with asyncio.timeout(5):
+    async with asyncio.timeout(15):
         assert await blocked == ""
 
 
@@ -157,7 +157,7 @@ async def test_save_waiting_on_another_replica_answers_within_its_timeout(
     ci.stack.devops.pipeline_pusher.request_timeout = 0.5
 
     async with replica.pipeline_pusher.lock(pipeline_id):
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(15):
             saved = await ci.put_jenkinsfile("slow", NEW)
         record = await _record(url, ci.workspace_id, "slow")
 

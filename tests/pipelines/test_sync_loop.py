@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import pytest
+
+from services.devops_server.ci import sync
 from services.devops_server.ci.sync import SyncLoop
 
 
@@ -38,52 +42,79 @@ class Pusher:
         return ""
 
 
-def loop_for(store: Store, pusher: Pusher) -> SyncLoop:
-    return SyncLoop(store, pusher, base_delay=0.02, max_delay=0.16, idle=5)  # type: ignore[arg-type]
+def loop_for(store: Store, pusher: Pusher, *, idle: float = 5) -> SyncLoop:
+    return SyncLoop(
+        store,  # type: ignore[arg-type]
+        pusher,  # type: ignore[arg-type]
+        base_delay=0.02,
+        max_delay=0.16,
+        idle=idle,
+    )
 
 
 async def _run(loop: SyncLoop, pusher: Pusher) -> None:
     loop.start()
     try:
-        async with asyncio.timeout(5):
+        async with asyncio.timeout(30):
             await pusher.done.wait()
     finally:
         await loop.stop()
 
 
-async def test_failed_pushes_are_retried_with_doubling_delays() -> None:
+class RecordedSleeps:
+    """`asyncio` as the sync module sees it, except that the delay of every sleep is recorded:
+    the backoff is read as chosen, not from wall time a busy machine stretches."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(asyncio, name)
+
+    async def sleep(self, delay: float) -> None:
+        self.delays.append(delay)
+        await asyncio.sleep(delay)
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> RecordedSleeps:
+    recorded = RecordedSleeps()
+    monkeypatch.setattr(sync, "asyncio", recorded)
+    return recorded
+
+
+async def test_failed_pushes_are_retried_with_doubling_delays(sleeps: RecordedSleeps) -> None:
     store = Store([1])
     pusher = Pusher(store, failures=4, wanted=5)
 
     await _run(loop_for(store, pusher), pusher)
 
-    gaps = [b - a for a, b in zip(pusher.times, pusher.times[1:], strict=False)]
     assert store.pending_ids == []
-    assert gaps[1] > gaps[0] * 1.5
-    assert gaps[2] > gaps[1] * 1.5
+    assert sleeps.delays == [0.02, 0.04, 0.08, 0.16]
+    gaps = [b - a for a, b in zip(pusher.times, pusher.times[1:], strict=False)]
+    assert all(gap >= delay - 0.001 for gap, delay in zip(gaps, sleeps.delays, strict=True))
 
 
-async def test_delay_stops_growing_at_the_maximum() -> None:
+async def test_delay_stops_growing_at_the_maximum(sleeps: RecordedSleeps) -> None:
     store = Store([1])
     pusher = Pusher(store, failures=7, wanted=8)
 
     await _run(loop_for(store, pusher), pusher)
 
-    gaps = [b - a for a, b in zip(pusher.times, pusher.times[1:], strict=False)]
-    assert max(gaps) < 0.16 * 2
+    assert sleeps.delays == [0.02, 0.04, 0.08, 0.16, 0.16, 0.16, 0.16]
 
 
 async def test_kick_pushes_at_once_when_idle() -> None:
     store = Store([])
     pusher = Pusher(store, failures=0)
-    loop = loop_for(store, pusher)
+    loop = loop_for(store, pusher, idle=60)  # only the kick can make it push within the wait
     loop.start()
     await asyncio.sleep(0.05)
 
     store.pending_ids.append(7)
     loop.kick()
     try:
-        async with asyncio.timeout(1):
+        async with asyncio.timeout(10):
             await pusher.done.wait()
     finally:
         await loop.stop()

@@ -63,7 +63,7 @@ async def test_watchers_are_told_not_serving_when_the_server_stops(running: Runn
         before = [(await watch.read()).status for watch in watches]
 
         stopping = asyncio.create_task(stop_serving(running.server, running.health, grace=2))
-        during = [(await asyncio.wait_for(watch.read(), 5)).status for watch in watches]
+        during = [(await asyncio.wait_for(watch.read(), 10)).status for watch in watches]
         await stopping
 
     assert before == [SERVING, SERVING]
@@ -75,7 +75,8 @@ async def test_checks_during_the_drain_report_every_service_not_serving(
 ) -> None:
     before = [await _check(running.target, s) for s in ("", SERVICE)]
 
-    stopping = asyncio.create_task(stop_serving(running.server, running.health, grace=1, drain=1.0))
+    # A drain long enough for both checks to land in it on a busy machine.
+    stopping = asyncio.create_task(stop_serving(running.server, running.health, grace=1, drain=3.0))
     await asyncio.sleep(0.2)
     during = [await _check(running.target, s) for s in ("", SERVICE)]
     await stopping

@@ -3,12 +3,14 @@ sees (state, updated_at, duration_ms), and not for other updates."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import asyncpg
 
+from tests.conftest import eventually
 from tests.runs.conftest import CI, declarative
+
+END = "end of the statement's notifications"
 
 
 async def notifications(ci: CI, statement: str, *args: Any) -> list[str]:
@@ -20,11 +22,14 @@ async def notifications(ci: CI, statement: str, *args: Any) -> list[str]:
     try:
         await listener.add_listener("run_changes", lambda *a: got.append(a[3]))
         await writer.execute(statement, *args)
-        await asyncio.sleep(0.2)
+        # Notifications arrive in commit order: once this marker is in, so is all the
+        # statement sent, however late the server delivers.
+        await writer.execute("SELECT pg_notify('run_changes', $1)", END)
+        await eventually(lambda: END in got)
     finally:
         await listener.close()
         await writer.close()
-    return got
+    return got[: got.index(END)]
 
 
 async def run_row(ci: CI) -> int:

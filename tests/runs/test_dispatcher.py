@@ -8,6 +8,7 @@ import asyncio
 
 import asyncpg
 
+from tests.conftest import eventually
 from tests.runs.conftest import CI, declarative
 
 
@@ -37,15 +38,13 @@ async def test_reading_an_unfinished_run_refreshes_it_from_jenkins(ci: CI) -> No
     ci.stack.devops.dispatcher.interval = 3600
     await ci.pipeline("build", declarative(("Build", "echo 'hi'")))
     run_id = await ci.started("build")
-    for _ in range(100):
-        if (await stored(ci, 1))[1] is not None:
-            break
-        await asyncio.sleep(0.05)
+
+    async def handed_to_jenkins() -> bool:
+        return (await stored(ci, 1))[1] is not None
+
+    await eventually(handed_to_jenkins, within=15)
     job = ci.jenkins.item(f"{ci.workspace_id}/build")
-    for _ in range(100):
-        if job.builds() and job.builds()[-1].result:
-            break
-        await asyncio.sleep(0.05)
+    await eventually(lambda: job.builds() and job.builds()[-1].result, within=15)
     before = await state_in_database(ci, 1)
 
     read = await ci.get("build", f"/runs/{run_id}")

@@ -39,7 +39,7 @@ async def test_run_ends_in_error_once_jenkins_stays_down_past_the_bound(ci: CI) 
     await ci.jenkins.down()
     run_id = await ci.started("build")
 
-    run = await ci.wait("build", run_id, ("ERROR",), within=5)
+    run = await ci.wait("build", run_id, ("ERROR",))
     await ci.jenkins.up()
 
     assert "Jenkins did not answer" in run["description"]
@@ -50,7 +50,7 @@ async def test_run_of_a_job_jenkins_lost_ends_in_error_with_its_reason(ci: CI) -
     await ci.pipeline("build", declarative(("Build", "echo 'hi'")), job=False)
 
     run_id = await ci.started("build")
-    run = await ci.wait("build", run_id, ("ERROR",), within=5)
+    run = await ci.wait("build", run_id, ("ERROR",))
 
     assert "Jenkins refused the run" in run["description"]
 
@@ -61,7 +61,7 @@ async def test_run_of_a_job_disabled_in_jenkins_by_hand_ends_in_error(ci: CI) ->
     ci.jenkins.jenkins.set_disabled(job, True, origin=None)
 
     run_id = await ci.started("build")
-    run = await ci.wait("build", run_id, ("ERROR",), within=5)
+    run = await ci.wait("build", run_id, ("ERROR",))
 
     assert "Jenkins refused the run" in run["description"]
     assert job.builds() == []
@@ -98,7 +98,7 @@ async def test_run_waiting_for_its_job_ends_in_error_with_the_push_reason(ci: CI
         await ci.jenkins.down()
         await ci.pipeline("late", declarative(("Build", "echo 'hi'")))
         run_id = await ci.started("late")
-        run = await ci.wait("late", run_id, ("ERROR",), within=5)
+        run = await ci.wait("late", run_id, ("ERROR",))
     finally:
         sync.start()
 

@@ -15,7 +15,6 @@ resync ask for a short one.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -24,34 +23,19 @@ import pytest
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio.client.exceptions import ApiException
+from prometheus_client import REGISTRY
 from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer, SyncerOptions
-from tests.conftest import stack_settings
+from tests.conftest import eventually, stack_settings
 
 ARGOCD = "argocd"
 MEMBER = "member-1"
 
 SyncerFactory = Callable[..., Awaitable[Syncer]]
-
-
-async def eventually(check: Callable[[], Any], within: float = 5.0) -> None:
-    """Wait until `check()` is truthy (or returns without raising AssertionError)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while True:
-        try:
-            if check():
-                return
-            failure: str = "condition not met"
-        except AssertionError as error:
-            failure = str(error)
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {within}s: {failure}")
-        await asyncio.sleep(0.02)
 
 
 @pytest.fixture
@@ -197,3 +181,9 @@ def destinations(standin: KubeStandIn, workspace_id: int) -> set[tuple[str, str]
 def labelled(obj: dict[str, Any] | None, workspace_id: int) -> bool:
     labels = ((obj or {}).get("metadata") or {}).get("labels") or {}
     return bool(labels.get("workbench.io/workspace") == str(workspace_id))
+
+
+def reconciles(controller: str) -> float:
+    """Successful reconciles of `controller` so far, in this process (resyncs included)."""
+    labels = {"controller": controller, "result": "success"}
+    return REGISTRY.get_sample_value("workbench_controller_reconciles_total", labels) or 0.0

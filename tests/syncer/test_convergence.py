@@ -14,15 +14,16 @@ from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
+from tests.conftest import eventually
 from tests.syncer.conftest import (
     SyncerFactory,
     appproject,
     bind,
     destinations,
-    eventually,
     labelled,
     new_workspace,
     oam_namespace,
+    reconciles,
     unbind,
 )
 
@@ -270,10 +271,15 @@ async def test_namespace_waiting_for_its_finalizers_is_deleted_once(
     await asyncio.sleep(0.2)
     control_plane.reset_writes()
 
+    def terminating() -> bool:
+        stored = oam_namespace(control_plane, workspace)
+        return stored is not None and bool(stored["metadata"].get("deletionTimestamp"))
+
     await sdk.call(sdk.tenancy.DeleteWorkspace, pb.WorkspaceRef(id=workspace))
     await eventually(lambda: appproject(control_plane, workspace) is None)
-    await asyncio.sleep(0.8)  # several resyncs
+    await eventually(terminating)
+    before = reconciles("kubevela-namespace")
+    await eventually(lambda: reconciles("kubevela-namespace") - before >= 3, within=15)
 
-    terminating = oam_namespace(control_plane, workspace)
-    assert terminating is not None and terminating["metadata"].get("deletionTimestamp")
-    assert control_plane.writes["namespaces"] == 1, name
+    assert terminating()  # several resyncs later, still waiting for its finalizer...
+    assert control_plane.writes["namespaces"] == 1, name  # ...and deleted only once

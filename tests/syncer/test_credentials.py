@@ -31,9 +31,10 @@ from services.apiserver.app import ApiServer
 from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer
 from services.syncer.credentials import JenkinsCredentials, Unusable, desired_credential, ours
+from tests.conftest import eventually
 from tests.credentials.conftest import CREDENTIALS, body
 from tests.jenkins_client.helpers import secret_text_xml
-from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
+from tests.syncer.conftest import SyncerFactory, new_workspace
 from tests.syncer.test_jenkins_jobs import (
     add_pipeline,
     by_hand,

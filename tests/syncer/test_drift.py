@@ -7,21 +7,21 @@ import asyncio
 
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
-from prometheus_client import REGISTRY
 
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
+from tests.conftest import eventually
 from tests.syncer.conftest import (
     ARGOCD,
     SyncerFactory,
     appproject,
     bind,
     destinations,
-    eventually,
     labelled,
     new_workspace,
     oam_namespace,
+    reconciles,
 )
 
 LEASES = "leases.coordination.k8s.io"
@@ -81,11 +81,6 @@ async def test_removed_namespace_label_is_put_back(
     assert not labelled(oam_namespace(control_plane, workspace), workspace)
 
     await eventually(lambda: labelled(oam_namespace(control_plane, workspace), workspace))
-
-
-def reconciles(controller: str) -> float:
-    labels = {"controller": controller, "result": "success"}
-    return REGISTRY.get_sample_value("workbench_controller_reconciles_total", labels) or 0.0
 
 
 async def test_steady_state_makes_no_writes_across_resyncs(

@@ -10,13 +10,13 @@ from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer
+from tests.conftest import eventually
 from tests.syncer.conftest import (
     ARGOCD,
     SyncerFactory,
     appproject,
     bind,
     destinations,
-    eventually,
     labelled,
     new_workspace,
     oam_namespace,

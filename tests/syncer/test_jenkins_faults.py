@@ -15,7 +15,8 @@ from sandbox.jenkins import JenkinsStandIn
 from sandbox.kube import KubeStandIn
 from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer
-from tests.syncer.conftest import eventually, new_workspace
+from tests.conftest import eventually
+from tests.syncer.conftest import new_workspace
 from tests.syncer.test_credentials import delete_secret, put_secret, stored
 from tests.syncer.test_faults import retries
 from tests.syncer.test_jenkins_jobs import add_pipeline, jobs, register, standin, use

@@ -9,7 +9,6 @@ Jenkins after a save that could not be pushed was put there by the syncer.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,7 +32,8 @@ from services.devops_server.app import DevopsServer
 from services.devops_server.store.tables import Run
 from services.syncer.app import Syncer
 from services.syncer.jenkins_jobs import JenkinsJobs
-from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
+from tests.conftest import eventually
+from tests.syncer.conftest import SyncerFactory, new_workspace
 
 SCRIPT = """pipeline {
     agent any
@@ -250,7 +250,7 @@ async def test_a_job_deleted_or_edited_by_hand_is_restored_and_an_unknown_job_ke
         async def restored() -> bool:
             return await hand.get_job_config((str(workspace), "deploy")) == generated
 
-        await eventually_async(restored, within=10)
+        await eventually(restored, within=10)
 
     await eventually(lambda: jobs_controller(syncer).unknown_jobs(workspace) == {"stray"})
     assert unknown_gauge("jenkins-a") >= 1
@@ -347,18 +347,18 @@ async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_and_
     async def first_ended() -> bool:
         return [run.state for run in await runs_of(devops, workspace)] == ["SUCCESS"]
 
-    await eventually_async(first_ended, within=15)
+    await eventually(first_ended, within=15)
 
     await use(sdk, workspace, "jenkins-b")
 
-    await eventually(lambda: jobs(jenkins_b, workspace) == {"build", "deploy", "test"}, 15)
+    await eventually(lambda: jobs(jenkins_b, workspace) == {"build", "deploy", "test"}, within=15)
     await eventually(lambda: jobs(jenkins_a, workspace) is None, within=15)
     assert credentials(jenkins_b, workspace) == {"deploy-token"}
 
     async def previous_forgotten() -> bool:
         return await previous_instances(sdk, workspace) == []
 
-    await eventually_async(previous_forgotten)
+    await eventually(previous_forgotten)
     ci = await sdk.call(
         sdk.jenkins.GetWorkspaceCI, jenkins_sdk.WorkspaceCIRef(workspace_id=workspace)
     )
@@ -384,7 +384,7 @@ async def test_a_workspace_moved_to_a_second_jenkins_ends_with_all_its_jobs_and_
             (second, "jenkins-b", "SUCCESS"),
         ]
 
-    await eventually_async(second_ended, within=15)
+    await eventually(second_ended, within=15)
 
 
 async def test_the_old_folder_waits_for_the_builds_still_running_there(
@@ -404,7 +404,7 @@ async def test_the_old_folder_waits_for_the_builds_still_running_there(
     async def running() -> bool:
         return [run.state for run in await runs_of(devops, workspace)] == ["RUNNING"]
 
-    await eventually_async(running, within=10)
+    await eventually(running, within=10)
 
     await use(sdk, workspace, "jenkins-b")
 
@@ -413,16 +413,6 @@ async def test_the_old_folder_waits_for_the_builds_still_running_there(
     run = await jenkins_a.wait_for_run(f"{workspace}/slow", 1, within=15)
     assert run.result == "SUCCESS"
     await eventually(lambda: jobs(jenkins_a, workspace) is None, within=15)
-
-
-async def eventually_async(check: Any, within: float = 5.0) -> None:
-    """`eventually` for an async check."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within
-    while not await check():
-        if loop.time() > deadline:
-            raise AssertionError(f"not within {within}s")
-        await asyncio.sleep(0.05)
 
 
 async def test_converge_workspace_names_each_job_by_what_it_did(
@@ -506,7 +496,7 @@ async def test_an_old_folder_holding_a_job_nobody_owns_loses_only_workbenchs_job
     async def previous_forgotten() -> bool:
         return await previous_instances(sdk, workspace) == []
 
-    await eventually_async(previous_forgotten)
+    await eventually(previous_forgotten)
 
     await eventually(lambda: unknown_folders_gauge("jenkins-a") == 1.0)
     assert jobs(jenkins_a, workspace) == {"hand-made"}
@@ -533,7 +523,7 @@ async def test_a_run_asked_for_while_the_move_is_not_converged_waits_and_runs_th
             ("jenkins-b", "SUCCESS")
         ]
 
-    await eventually_async(ran_on_b, within=15)
+    await eventually(ran_on_b, within=15)
     await eventually(lambda: jobs(jenkins_a, workspace) is None)
 
 

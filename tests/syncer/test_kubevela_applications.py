@@ -12,13 +12,8 @@ from workbench_sdk.devops.v1 import tenancy_pb2 as pb
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import Syncer
-from tests.syncer.conftest import (
-    SyncerFactory,
-    eventually,
-    labelled,
-    new_workspace,
-    oam_namespace,
-)
+from tests.conftest import eventually
+from tests.syncer.conftest import SyncerFactory, labelled, new_workspace, oam_namespace
 
 API_VERSION, KIND = "core.oam.dev/v1beta1", "Application"
 

@@ -8,22 +8,16 @@ import asyncio
 from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.syncer.app import LEASE_NAME, LEASE_NAMESPACE, Syncer
-from tests.syncer.conftest import (
-    SyncerFactory,
-    appproject,
-    eventually,
-    new_workspace,
-    oam_namespace,
-)
+from tests.conftest import eventually
+from tests.syncer.conftest import SyncerFactory, appproject, new_workspace, oam_namespace
 
 LEASE_SECONDS = 3.0
-RENEW_DEADLINE = LEASE_SECONDS * 2 / 3  # the elector's default
 LEASES = "leases.coordination.k8s.io"
 
 
-async def pair(make_syncer: SyncerFactory) -> tuple[Syncer, Syncer]:
-    leader = await make_syncer("syncer-a")
-    standby = await make_syncer("syncer-b", wait_ready=False)
+async def pair(make_syncer: SyncerFactory, **options: float) -> tuple[Syncer, Syncer]:
+    leader = await make_syncer("syncer-a", **options)
+    standby = await make_syncer("syncer-b", wait_ready=False, **options)
     await asyncio.sleep(0.3)  # the standby has read the lease at least once
     assert standby.elector is not None and not standby.elector.is_leader
     return leader, standby
@@ -64,7 +58,7 @@ async def test_standby_takes_over_a_stopped_leader_and_converges_what_changed_me
     stopped = loop.time()
     workspace = await new_workspace(sdk)
 
-    await eventually(lambda: appproject(control_plane, workspace) is not None, within=8)
+    await eventually(lambda: appproject(control_plane, workspace) is not None, within=15)
     assert standby.elector is not None and standby.elector.is_leader
     assert loop.time() - stopped < LEASE_SECONDS + 3
     assert standby.writes >= 1
@@ -73,14 +67,12 @@ async def test_standby_takes_over_a_stopped_leader_and_converges_what_changed_me
 async def test_released_lease_is_taken_over_at_the_next_retry(
     control_plane: KubeStandIn, make_syncer: SyncerFactory
 ) -> None:
-    leader, standby = await pair(make_syncer)
-    loop = asyncio.get_running_loop()
+    # A lease far longer than the wait: only the release lets the standby lead in time.
+    leader, standby = await pair(make_syncer, lease_seconds=60.0)
 
     await leader.stop()
-    stopped = loop.time()
 
     await eventually(lambda: standby.elector is not None and standby.elector.is_leader)
-    assert loop.time() - stopped < 1.0
 
 
 async def test_a_leader_whose_lease_calls_hang_stops_reconciling_before_its_lease_expires(
@@ -95,8 +87,8 @@ async def test_a_leader_whose_lease_calls_hang_stops_reconciling_before_its_leas
 
     # The last renewal was at most a renew period (0.3 s) before: the lease is good for
     # 2.7 s more at least, and the leader is gone by the renew deadline, 2 s at most.
-    await eventually(lambda: leader.reconcilers is None, within=LEASE_SECONDS)
-    assert loop.time() - hung < RENEW_DEADLINE + 0.2
+    await eventually(lambda: leader.reconcilers is None)
+    assert loop.time() - hung < LEASE_SECONDS - 0.3
     assert not leader.elector.is_leader
     workspace = await new_workspace(sdk)
     await asyncio.sleep(0.5)

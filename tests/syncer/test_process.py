@@ -11,8 +11,8 @@ from libs.devops_client import DevopsClient
 from sandbox.kube import KubeStandIn
 from services.devops_server.app import DevopsServer
 from services.syncer.app import Syncer, SyncerOptions
-from tests.conftest import free_port, stack_settings
-from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
+from tests.conftest import eventually, free_port, stack_settings
+from tests.syncer.conftest import SyncerFactory, new_workspace
 
 
 def http(syncer: Syncer) -> httpx.AsyncClient:

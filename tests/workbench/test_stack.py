@@ -76,7 +76,7 @@ async def test_ctrl_c_stops_the_embedded_database_and_keeps_its_data(tmp_path: P
     child.send_signal(signal.SIGINT)
     assert await asyncio.wait_for(child.wait(), 30) == 0
 
-    for _ in range(50):
+    for _ in range(300):
         if not running(server):
             break
         await asyncio.sleep(0.1)

@@ -137,7 +137,7 @@ async def test_unreachable_receiver_does_not_hold_up_builds(standin: JenkinsStan
     standin.receiver = "http://127.0.0.1:9/event"
 
     run = await build(standin, "pipe")
-    await asyncio.wait_for(standin.drain_events(), 5)
+    await asyncio.wait_for(standin.drain_events(), 10)
 
     assert run.result == "SUCCESS"
 

@@ -398,14 +398,14 @@ async def test_timeout_aborts_a_slow_block(standin: JenkinsStandIn) -> None:
     assert "Timeout has been exceeded" in log_of(run)
 
 
-async def test_a_ten_minute_pipeline_runs_in_well_under_a_second(standin: JenkinsStandIn) -> None:
-    standin.time_scale = 6000
+async def test_a_ten_minute_pipeline_runs_in_scaled_time(standin: JenkinsStandIn) -> None:
+    standin.time_scale = 6000  # 0.1 s; the bound leaves room for a busy machine
     loop = asyncio.get_running_loop()
     begun = loop.time()
 
     run = await run_script(standin, declarative(stage("Long", "sleep time: 10, unit: 'MINUTES'")))
 
-    assert loop.time() - begun < 1.0
+    assert loop.time() - begun < 5.0
     assert run.duration >= 600_000
 
 

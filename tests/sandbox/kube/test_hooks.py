@@ -16,7 +16,7 @@ from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 
 from sandbox.kube import KubeStandIn
-from tests.conftest import free_port
+from tests.conftest import eventually, free_port
 from tests.sandbox.kube.conftest import app_project, configmap, rollout
 
 REPO = Path(__file__).resolve().parents[3]
@@ -182,10 +182,7 @@ async def test_command_line_serves_and_writes_a_kubeconfig(tmp_path: Path) -> No
         stderr=asyncio.subprocess.DEVNULL,
     )
     try:
-        for _ in range(100):
-            if kubeconfig.exists():
-                break
-            await asyncio.sleep(0.05)
+        await eventually(kubeconfig.exists, within=60)  # a new interpreter, on a busy machine
         config = yaml.safe_load(kubeconfig.read_text())
         api = await aconfig.new_client_from_config_dict(config)
         namespace = await aclient.CoreV1Api(api).read_namespace("argocd")

@@ -12,6 +12,7 @@ from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import watch
 
 from sandbox.kube import KubeStandIn
+from tests.conftest import eventually
 from tests.sandbox.kube.conftest import TOKEN, configmap, rollout
 
 
@@ -49,16 +50,18 @@ async def test_watch_reports_added_modified_and_deleted(core: aclient.CoreV1Api)
     assert events[1][1]["data"] == {"k": "2"}
 
 
-async def test_watch_sees_changes_made_after_it_started(core: aclient.CoreV1Api) -> None:
+async def test_watch_sees_changes_made_after_it_started(
+    core: aclient.CoreV1Api, cluster: KubeStandIn
+) -> None:
     rv = (await core.list_namespaced_config_map("default")).metadata.resource_version
     async with watch.Watch() as w:
         stream = w.stream(
             core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=5
         )
         task = asyncio.create_task(_collect(stream, until="ADDED"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: cluster.open_watches == 1)
         await core.create_namespaced_config_map("default", configmap("late"))
-        events = await asyncio.wait_for(task, 5)
+        events = await asyncio.wait_for(task, 10)
     assert events[0][1]["metadata"]["name"] == "late"
 
 
@@ -116,8 +119,8 @@ async def test_timeout_seconds_ends_the_stream(core: aclient.CoreV1Api) -> None:
         stream = w.stream(
             core.list_namespaced_config_map, "default", resource_version="1", timeout_seconds=1
         )
-        events = await asyncio.wait_for(_collect(stream, until="never"), 5)
-    assert loop.time() - started < 3
+        events = await asyncio.wait_for(_collect(stream, until="never"), 30)
+    assert loop.time() - started < 10  # after timeoutSeconds, not the 30 minutes default
     assert all(t != "ERROR" for t, _ in events)
 
 
@@ -186,9 +189,9 @@ async def test_open_watch_receives_410_when_history_expires(
     lines_task = asyncio.create_task(
         _lines(cluster, f"/api/v1/namespaces/default/configmaps?watch=1&resourceVersion={rv}")
     )
-    await asyncio.sleep(0.1)
+    await eventually(lambda: cluster.open_watches == 1)
     cluster.expire_history(notify_watches=True)
-    lines = await asyncio.wait_for(lines_task, 5)
+    lines = await asyncio.wait_for(lines_task, 10)
     assert [line["type"] for line in lines] == ["ERROR"]
     assert lines[0]["object"]["code"] == 410
 
@@ -199,9 +202,9 @@ async def test_dropped_watch_ends_the_stream(core: aclient.CoreV1Api, cluster: K
             core.list_namespaced_config_map, "default", resource_version="1", timeout_seconds=30
         )
         task = asyncio.create_task(_collect(stream, until="never"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: cluster.open_watches == 1)
         dropped = cluster.drop_watches()
-        events = await asyncio.wait_for(task, 5)
+        events = await asyncio.wait_for(task, 10)
     assert dropped == 1 and events == []
 
 
@@ -269,9 +272,9 @@ async def test_watch_without_timeout_reconnects_after_a_drop(
     async with watch.Watch() as w:
         stream = w.stream(core.list_namespaced_config_map, "default", resource_version=rv)
         task = asyncio.create_task(_collect(stream, until="ADDED"))
-        await asyncio.sleep(0.1)
+        await eventually(lambda: cluster.open_watches == 1)
         cluster.drop_watches()
         await core.create_namespaced_config_map("default", configmap("after-drop"))
-        events = await asyncio.wait_for(task, 5)
+        events = await asyncio.wait_for(task, 10)
     assert events[0][1]["metadata"]["name"] == "after-drop"
     assert sum(1 for method, path in cluster.requests if "watch=" in path) == 2
