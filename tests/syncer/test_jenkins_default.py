@@ -24,10 +24,10 @@ from libs.devops_client import DevopsClient
 from sandbox.jenkins import JenkinsStandIn
 from services.devops_server.app import DevopsServer
 from services.devops_server.store.tables import Change
-from tests.syncer.conftest import SyncerFactory, eventually, new_workspace
+from tests.conftest import eventually
+from tests.syncer.conftest import SyncerFactory, new_workspace
 from tests.syncer.test_jenkins_jobs import (
     add_pipeline,
-    eventually_async,
     jobs,
     previous_instances,
     register,
@@ -108,7 +108,7 @@ async def test_a_workspace_following_the_default_moves_to_a_new_default_whole(
     async def previous_forgotten() -> bool:
         return await previous_instances(sdk, following) == []
 
-    await eventually_async(previous_forgotten)
+    await eventually(previous_forgotten)
     assert jobs(jenkins_a, chose_a) == {"build"}
     assert jobs(jenkins_b, chose_a) is None
 
@@ -120,7 +120,7 @@ async def test_a_workspace_following_the_default_moves_to_a_new_default_whole(
         runs = await runs_of(quiet_devops, following)
         return [(run.jenkins, run.state) for run in runs] == [("jenkins-b", "SUCCESS")]
 
-    await eventually_async(ran_on_b, within=15)
+    await eventually(ran_on_b, within=15)
 
 
 async def test_two_defaults_registered_at_once_leave_every_instance_left_to_clean(
