@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,17 +34,27 @@ class Stack:
         return f"127.0.0.1:{self.api.grpc_port}"
 
 
-@pytest.fixture
-async def stack(database_url: str) -> AsyncIterator[Stack]:
-    settings = stack_settings(database_url)
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[Stack]:
+    """devops-server and apiserver on `settings`, with an HTTP client of the REST port."""
     devops = DevopsServer(settings)
     await devops.start()
-    api = ApiServer(settings)
-    await api.start()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
-        yield Stack(settings, devops, api, http)
-    await api.stop()
-    await devops.stop()
+    try:
+        api = ApiServer(settings)
+        await api.start()
+        try:
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
+                yield Stack(settings, devops, api, http)
+        finally:
+            await api.stop()
+    finally:
+        await devops.stop()
+
+
+@pytest.fixture
+async def stack(database_url: str) -> AsyncIterator[Stack]:
+    async with running(stack_settings(database_url)) as started:
+        yield started
 
 
 @pytest.fixture

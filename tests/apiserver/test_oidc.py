@@ -6,13 +6,10 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import grpc
-import httpx
 import pytest
 from amamba.core.v1alpha1 import core_pb2, core_pb2_grpc
 
-from services.apiserver.app import ApiServer
-from services.devops_server.app import DevopsServer
-from tests.apiserver.conftest import Stack
+from tests.apiserver.conftest import Stack, running
 from tests.auth.issuer import Issuer
 from tests.conftest import stack_settings
 
@@ -37,14 +34,8 @@ async def oidc_stack(database_url: str, issuer: Issuer) -> AsyncIterator[Stack]:
     settings = stack_settings(
         database_url, oidc_jwks_url=issuer.url, oidc_jwks_refetch_seconds=REFETCH
     )
-    devops = DevopsServer(settings)
-    await devops.start()
-    api = ApiServer(settings)
-    await api.start()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
-        yield Stack(settings, devops, api, http)
-    await api.stop()
-    await devops.stop()
+    async with running(settings) as started:
+        yield started
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import httpx
 import pytest
 
-from services.apiserver.app import ApiServer
-from services.devops_server.app import DevopsServer
-from tests.apiserver.conftest import Stack, stack
+from tests.apiserver.conftest import Stack, running, stack
 from tests.conftest import drop_database, new_database, stack_settings
 
 __all__ = ["Stack", "shared_stack", "stack"]
@@ -72,13 +69,6 @@ async def grant(stack: Stack, workspace_id: int, user: str, role: str) -> None:
 async def shared_stack(server_url: str, template_database: str) -> AsyncIterator[Stack]:
     """One stack over one fresh database for a whole test module."""
     database_url = await new_database(server_url, template_database)
-    settings = stack_settings(database_url)
-    devops = DevopsServer(settings)
-    await devops.start()
-    api = ApiServer(settings)
-    await api.start()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
-        yield Stack(settings, devops, api, http)
-    await api.stop()
-    await devops.stop()
+    async with running(stack_settings(database_url)) as started:
+        yield started
     await drop_database(server_url, database_url)

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from libs.common.config import Settings
 from services.apiserver.app import ApiServer
 from services.devops_server.app import DevopsServer
-from tests.apiserver.conftest import Stack
+from tests.apiserver.conftest import Stack, running
 from tests.conftest import drop_database, new_database, stack_settings
 
 MGMT = "/apis/amamba.io/v1alpha1/management"
@@ -86,13 +85,8 @@ async def running_stack(
 ) -> AsyncIterator[Stack]:
     kubeconfig = control_plane.write_kubeconfig(folder / "control-plane.yaml")
     settings = stack_settings(database_url, control_plane_kubeconfig=kubeconfig)
-    devops, api = await start_stack(settings)
-    try:
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
-            yield Stack(settings, devops, api, http)
-    finally:
-        await api.stop()
-        await devops.stop()
+    async with running(settings) as started:
+        yield started
 
 
 @pytest.fixture

@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 
-from services.apiserver.app import ApiServer
-from services.devops_server.app import DevopsServer
-from tests.apiserver.conftest import Stack
+from tests.apiserver.conftest import Stack, running
 from tests.conftest import drop_database, new_database, stack_settings
 
 PIPELINES = "/apis/pipeline.amamba.io/v1alpha1/workspaces/{}/pipelines"
@@ -159,15 +156,8 @@ async def make_workspace(stack: Stack, alias: str) -> int:
 @pytest.fixture(scope="module")
 async def runs_stack(server_url: str, template_database: str) -> AsyncIterator[Stack]:
     url = await new_database(server_url, template_database)
-    settings = stack_settings(url)
-    devops = DevopsServer(settings)
-    await devops.start()
-    api = ApiServer(settings)
-    await api.start()
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{api.http_port}") as http:
-        yield Stack(settings, devops, api, http)
-    await api.stop()
-    await devops.stop()
+    async with running(stack_settings(url)) as started:
+        yield started
     await drop_database(server_url, url)
 
 
